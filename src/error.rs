@@ -1,0 +1,190 @@
+//! Errors of the lock core, as an enum with context, and their stable codes.
+//!
+//! Every failure crosses the N-API boundary as a [`Failure`] value inside a
+//! reply (never as a thrown exception), so the JS layer can build an `Error`
+//! whose `message` and `code` are stable and documented.
+
+use std::fmt;
+
+use mongodb::error::{Error as DriverError, ErrorKind, WriteFailure};
+
+/// Server code of a duplicate key violation (E11000).
+pub const DUPLICATE_KEY: i32 = 11000;
+/// Server code of "namespace not found" (listIndexes on a missing collection).
+pub const NAMESPACE_NOT_FOUND: i32 = 26;
+
+#[derive(Debug, Clone)]
+pub enum LockError {
+    /// A name, lock id or timeout that the protocol cannot use.
+    InvalidArgument { code: &'static str, message: String },
+    /// The connection string could not be parsed or its options are invalid.
+    InvalidUri { message: String },
+    /// The unique index on `name` is missing and could not be created.
+    Index { message: String },
+    /// The server answered with an error.
+    Server {
+        operation: &'static str,
+        code: i32,
+        code_name: Option<String>,
+        message: String,
+        labels: Vec<String>,
+    },
+    /// The server could not be reached, or the connection broke.
+    Network {
+        operation: &'static str,
+        message: String,
+        labels: Vec<String>,
+    },
+    /// Any other driver error.
+    Driver {
+        operation: &'static str,
+        message: String,
+    },
+    /// A bug: a panic in the core, caught before it could abort the process.
+    Internal { message: String },
+}
+
+impl LockError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        LockError::InvalidArgument {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps a driver error with the operation that failed.
+    pub fn driver(operation: &'static str, err: DriverError) -> Self {
+        let labels: Vec<String> = err.labels().iter().cloned().collect();
+        match *err.kind {
+            ErrorKind::Command(ref c) => LockError::Server {
+                operation,
+                code: c.code,
+                code_name: Some(c.code_name.clone()).filter(|n| !n.is_empty()),
+                message: c.message.clone(),
+                labels,
+            },
+            ErrorKind::Write(WriteFailure::WriteError(ref w)) => LockError::Server {
+                operation,
+                code: w.code,
+                code_name: w.code_name.clone(),
+                message: w.message.clone(),
+                labels,
+            },
+            ErrorKind::Write(WriteFailure::WriteConcernError(ref w)) => LockError::Server {
+                operation,
+                code: w.code,
+                code_name: Some(w.code_name.clone()).filter(|n| !n.is_empty()),
+                message: w.message.clone(),
+                labels,
+            },
+            ErrorKind::InvalidArgument { ref message, .. } => LockError::InvalidUri {
+                message: message.clone(),
+            },
+            ErrorKind::Io(_)
+            | ErrorKind::ServerSelection { .. }
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. } => LockError::Network {
+                operation,
+                message: err.kind.to_string(),
+                labels,
+            },
+            _ => LockError::Driver {
+                operation,
+                message: err.kind.to_string(),
+            },
+        }
+    }
+
+    /// The server's error code, for server errors.
+    pub fn server_code(&self) -> Option<i32> {
+        match self {
+            LockError::Server { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Whether the connection may have been replaced (the clock offset must be re-measured).
+    pub fn is_network(&self) -> bool {
+        matches!(self, LockError::Network { .. })
+    }
+
+    /// The stable code the JS layer puts on the `Error` when the server gave none.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LockError::InvalidArgument { code, .. } => code,
+            LockError::InvalidUri { .. } => "ERR_INVALID_URI",
+            LockError::Index { .. } => "ERR_INDEX",
+            LockError::Server { .. } => "ERR_MONGODB_SERVER",
+            LockError::Network { .. } => "ERR_MONGODB_NETWORK",
+            LockError::Driver { .. } => "ERR_MONGODB",
+            LockError::Internal { .. } => "ERR_INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::InvalidArgument { message, .. } => f.write_str(message),
+            LockError::InvalidUri { message } => write!(f, "invalid connection string: {message}"),
+            LockError::Index { message } => f.write_str(message),
+            LockError::Server { message, .. } => f.write_str(message),
+            LockError::Network { operation, message, .. } => {
+                write!(f, "{operation} failed: {message}")
+            }
+            LockError::Driver { operation, message } => write!(f, "{operation} failed: {message}"),
+            LockError::Internal { message } => write!(f, "internal error: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for LockError {}
+
+pub type Result<T> = std::result::Result<T, LockError>;
+
+/// Turns a caught panic payload into an error, keeping its text when it has one.
+pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> LockError {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    LockError::Internal {
+        message: format!("panic in the native core: {text}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_payloads_keep_their_text() {
+        let err = from_panic(&"boom");
+        assert_eq!(err.code(), "ERR_INTERNAL");
+        assert!(err.to_string().contains("boom"));
+        let err = from_panic(&String::from("owned"));
+        assert!(err.to_string().contains("owned"));
+        let err = from_panic(&42_u8);
+        assert!(err.to_string().contains("unknown panic"));
+    }
+
+    #[test]
+    fn codes_are_stable() {
+        assert_eq!(LockError::invalid("ERR_INVALID_NAME", "x").code(), "ERR_INVALID_NAME");
+        assert_eq!(
+            LockError::InvalidUri { message: "x".into() }.code(),
+            "ERR_INVALID_URI"
+        );
+        let server = LockError::Server {
+            operation: "insert",
+            code: 11000,
+            code_name: None,
+            message: "dup".into(),
+            labels: vec![],
+        };
+        assert_eq!(server.server_code(), Some(11000));
+        assert_eq!(server.code(), "ERR_MONGODB_SERVER");
+        assert!(!server.is_network());
+    }
+}

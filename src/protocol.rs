@@ -1,0 +1,373 @@
+//! The lock protocol.
+//!
+//! A lock is a document `{ _id, name, expire, inserted }` in a collection with
+//! a unique index on `name`, the same shape the 0.0.x package writes, so old
+//! and new instances exclude each other during a rolling deploy.
+//!
+//! Ownership only ever changes through an *insert* into the unique key: that
+//! is atomic on every MongoDB-compatible server, whereas conditional updates
+//! and deletes are not atomic on some of them (FerretDB reads, then writes by
+//! `_id`). Deletes here only ever target one exact `_id`, and every takeover
+//! inserts a fresh `_id`, so a late or non-atomic delete can never remove the
+//! current holder's document.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, IndexModel};
+
+use crate::connection::{self, Shared, Target};
+use crate::error::{LockError, Result, DUPLICATE_KEY, NAMESPACE_NOT_FOUND};
+
+/// The largest time a JS `Date` can hold (ms since the epoch), so that the
+/// 0.0.x package, which reads `expire` through mongoose, can still read it.
+pub const MAX_DATE_MS: i64 = 8_640_000_000_000_000;
+/// Names longer than this (UTF-8 bytes) are refused: MongoDB before 4.2
+/// refuses index keys over 1024 bytes, so such names could not be shared.
+pub const MAX_NAME_BYTES: usize = 1000;
+/// How often one acquire re-tries after losing a race (a holder that expired
+/// or vanished between two steps) before it reports the lock as taken.
+const MAX_ATTEMPTS: usize = 8;
+const INDEX_NAME: &str = "name_1";
+
+/// A lock taken: its document's id and the server time it was taken at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acquired {
+    pub lock_id: ObjectId,
+    pub time_acquired_ms: i64,
+}
+
+pub fn validate_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(LockError::invalid("ERR_MISSING_NAME", "missing_name"));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(LockError::invalid(
+            "ERR_INVALID_NAME",
+            format!("lock name is {} bytes long; the limit is {MAX_NAME_BYTES}", name.len()),
+        ));
+    }
+    if name.contains('\u{0}') {
+        return Err(LockError::invalid(
+            "ERR_INVALID_NAME",
+            "lock name must not contain NUL characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Parses a timeout in ms (as JS gives it) into whole ms.
+pub fn validate_timeout(timeout_ms: f64) -> Result<i64> {
+    if !timeout_ms.is_finite() || timeout_ms < 0.0 || timeout_ms >= MAX_DATE_MS as f64 {
+        return Err(LockError::invalid(
+            "ERR_INVALID_OPTION",
+            format!("timeout must be a finite number of ms from 0 to {MAX_DATE_MS}"),
+        ));
+    }
+    Ok(timeout_ms as i64)
+}
+
+pub fn parse_lock_id(lock_id: &str) -> Result<ObjectId> {
+    ObjectId::parse_str(lock_id).map_err(|_| {
+        LockError::invalid(
+            "ERR_INVALID_LOCK_ID",
+            "lockId must be the 24-character hex string of an ObjectId",
+        )
+    })
+}
+
+/// `now + timeout`, if it stays a valid date.
+pub fn expiry(now_ms: i64, timeout_ms: i64) -> Result<i64> {
+    now_ms
+        .checked_add(timeout_ms)
+        .filter(|e| *e <= MAX_DATE_MS)
+        .ok_or_else(|| {
+            LockError::invalid(
+                "ERR_INVALID_OPTION",
+                "timeout is too large: the lock would expire after the largest date",
+            )
+        })
+}
+
+/// The expiry of a stored lock document, in ms, if it has a usable one.
+/// 0.0.x writes a `Date`; a number is taken as ms, for hand-made documents.
+pub fn stored_expiry(doc: &Document) -> Option<i64> {
+    match doc.get("expire")? {
+        Bson::DateTime(d) => Some(d.timestamp_millis()),
+        Bson::Int64(n) => Some(*n),
+        Bson::Int32(n) => Some(i64::from(*n)),
+        Bson::Double(f) if f.is_finite() => Some(*f as i64),
+        _ => None,
+    }
+}
+
+/// Whether an index description is a unique index on exactly `{ name: 1 }`.
+pub fn is_unique_name_index(index: &Document) -> bool {
+    let unique = matches!(index.get("unique"), Some(Bson::Boolean(true)));
+    let key_is_name = index.get_document("key").is_ok_and(|key| {
+        key.len() == 1
+            && match key.get("name") {
+                Some(Bson::Int32(1)) | Some(Bson::Int64(1)) => true,
+                Some(Bson::Double(f)) => *f == 1.0,
+                _ => false,
+            }
+    });
+    unique && key_is_name
+}
+
+/// The locks of one collection, on one shared client.
+pub struct Locks {
+    shared: std::sync::Arc<Shared>,
+    coll: Collection<Document>,
+    namespace: String,
+}
+
+impl Locks {
+    pub async fn open(target: &Target) -> Result<Locks> {
+        let shared = connection::shared(target).await?;
+        let coll = shared.collection::<Document>(target);
+        let namespace = coll.namespace().to_string();
+        Ok(Locks {
+            shared,
+            coll,
+            namespace,
+        })
+    }
+
+    /// The server's time now, in ms.
+    async fn now_ms(&self) -> Result<i64> {
+        self.shared.clock.now_ms(&self.shared.client).await
+    }
+
+    /// Keeps the clock honest after a connection broke.
+    fn note<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
+            if e.is_network() {
+                self.shared.clock.mark_stale();
+            }
+        }
+        result
+    }
+
+    /// Tries once to take the lock `name` for `timeout_ms`.
+    /// `Ok(None)` means another holder has it and it has not expired.
+    pub async fn acquire(&self, name: &str, timeout_ms: i64) -> Result<Option<Acquired>> {
+        let result = self.acquire_inner(name, timeout_ms).await;
+        self.note(result)
+    }
+
+    async fn acquire_inner(&self, name: &str, timeout_ms: i64) -> Result<Option<Acquired>> {
+        #[cfg(debug_assertions)]
+        if name == "__mdl_debug_panic__" {
+            // Test-only trigger (debug builds only): proves a panic becomes an Error.
+            panic!("debug panic trigger");
+        }
+        validate_name(name)?;
+        if !self.shared.index_ensured(&self.namespace) {
+            self.ensure_index().await?;
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let now = self.now_ms().await?;
+            let lock_id = ObjectId::new();
+            let lock = doc! {
+                "_id": lock_id,
+                "name": name,
+                "expire": DateTime::from_millis(expiry(now, timeout_ms)?),
+                "inserted": DateTime::from_millis(now),
+            };
+            match self.coll.insert_one(lock).await {
+                Ok(_) => {
+                    if self.index_present().await? {
+                        return Ok(Some(Acquired {
+                            lock_id,
+                            time_acquired_ms: now,
+                        }));
+                    }
+                    // The collection was dropped and our insert re-created it
+                    // without the index: the insert proves nothing. Undo it,
+                    // rebuild the index and try again.
+                    self.shared.set_index_ensured(&self.namespace, false);
+                    self.delete_exact(doc! { "_id": lock_id }).await?;
+                    self.ensure_index().await?;
+                }
+                Err(e) => {
+                    let err = LockError::driver("insert", e);
+                    if err.server_code() != Some(DUPLICATE_KEY) {
+                        return Err(err);
+                    }
+                    if !self.take_over_if_expired(name).await? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        // Others kept winning the races for this name: report it as taken.
+        Ok(None)
+    }
+
+    /// After a duplicate key: removes the holder if it has expired.
+    /// Returns whether the name may be free now (so inserting again makes sense).
+    async fn take_over_if_expired(&self, name: &str) -> Result<bool> {
+        let holder = self
+            .coll
+            .find_one(doc! { "name": name })
+            .projection(doc! { "_id": 1, "expire": 1 })
+            .await
+            .map_err(|e| LockError::driver("find", e))?;
+        let Some(holder) = holder else {
+            return Ok(true); // released between our insert and our look
+        };
+        let Some(expire_ms) = stored_expiry(&holder) else {
+            return Ok(false); // no usable expiry: respect it, as 0.0.x does
+        };
+        if expire_ms >= self.now_ms().await? {
+            return Ok(false);
+        }
+        // Exactly that expired document: if someone else took over first,
+        // theirs has a new `_id` and this deletes nothing.
+        let filter = doc! {
+            "_id": holder.get("_id").cloned().unwrap_or(Bson::Null),
+            "expire": holder.get("expire").cloned().unwrap_or(Bson::Null),
+        };
+        self.delete_exact(filter).await?;
+        Ok(true)
+    }
+
+    async fn delete_exact(&self, filter: Document) -> Result<u64> {
+        self.coll
+            .delete_one(filter)
+            .await
+            .map(|r| r.deleted_count)
+            .map_err(|e| LockError::driver("delete", e))
+    }
+
+    /// Releases the lock document `lock_id` if it has not expired.
+    /// Returns `true` when it had expired (the 0.0.x `lockTimeouted`).
+    pub async fn release(&self, lock_id: ObjectId) -> Result<bool> {
+        let result = async {
+            let now = self.now_ms().await?;
+            let filter = doc! { "_id": lock_id, "expire": { "$gt": DateTime::from_millis(now) } };
+            Ok(self.delete_exact(filter).await? == 0)
+        }
+        .await;
+        self.note(result)
+    }
+
+    /// Whether the unique index on `name` is in place right now.
+    async fn index_present(&self) -> Result<bool> {
+        let db = self.shared.client.database(self.coll.namespace().db.as_str());
+        let listed = db
+            .run_cursor_command(doc! { "listIndexes": self.coll.name() })
+            .await;
+        let cursor = match listed {
+            Ok(cursor) => cursor,
+            Err(e) => {
+                let err = LockError::driver("listIndexes", e);
+                return match err.server_code() {
+                    Some(NAMESPACE_NOT_FOUND) => Ok(false),
+                    _ => Err(err),
+                };
+            }
+        };
+        let indexes: Vec<Document> = cursor
+            .try_collect()
+            .await
+            .map_err(|e| LockError::driver("listIndexes", e))?;
+        Ok(indexes.iter().any(is_unique_name_index))
+    }
+
+    /// Makes sure the unique index on `name` exists, creating it if needed.
+    /// It is created like the 0.0.x mongoose model creates it, so either
+    /// side's index creation is a no-op for the other.
+    pub async fn ensure_index(&self) -> Result<()> {
+        if !self.index_present().await? {
+            let model = IndexModel::builder()
+                .keys(doc! { "name": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .name(INDEX_NAME.to_string())
+                        .unique(true)
+                        .build(),
+                )
+                .build();
+            if let Err(e) = self.coll.create_index(model).await {
+                let err = LockError::driver("createIndexes", e);
+                // Someone else created it at the same time: fine if it is the right one.
+                if !self.index_present().await? {
+                    return Err(LockError::Index {
+                        message: format!(
+                            "cannot create the unique index on `name` in {}: {err}",
+                            self.namespace
+                        ),
+                    });
+                }
+            }
+        }
+        self.shared.set_index_ensured(&self.namespace, true);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        assert_eq!(validate_name("").unwrap_err().code(), "ERR_MISSING_NAME");
+        assert_eq!(validate_name("").unwrap_err().to_string(), "missing_name");
+        assert!(validate_name("job:nightly-report").is_ok());
+        assert!(validate_name("ключ-🔒").is_ok());
+        assert_eq!(
+            validate_name(&"x".repeat(MAX_NAME_BYTES + 1)).unwrap_err().code(),
+            "ERR_INVALID_NAME"
+        );
+        assert!(validate_name(&"x".repeat(MAX_NAME_BYTES)).is_ok());
+        assert_eq!(validate_name("a\u{0}b").unwrap_err().code(), "ERR_INVALID_NAME");
+    }
+
+    #[test]
+    fn timeouts_are_checked() {
+        assert_eq!(validate_timeout(60_000.0).unwrap(), 60_000);
+        assert_eq!(validate_timeout(1.9).unwrap(), 1);
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e300] {
+            assert_eq!(validate_timeout(bad).unwrap_err().code(), "ERR_INVALID_OPTION");
+        }
+    }
+
+    #[test]
+    fn expiry_stays_a_valid_date() {
+        assert_eq!(expiry(1_000, 500).unwrap(), 1_500);
+        assert!(expiry(MAX_DATE_MS - 10, 10).is_ok());
+        assert!(expiry(MAX_DATE_MS - 10, 11).is_err());
+        assert!(expiry(i64::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn lock_ids_must_be_object_ids() {
+        let id = ObjectId::new();
+        assert_eq!(parse_lock_id(&id.to_hex()).unwrap(), id);
+        assert_eq!(parse_lock_id("nope").unwrap_err().code(), "ERR_INVALID_LOCK_ID");
+    }
+
+    #[test]
+    fn stored_expiry_reads_dates_and_numbers() {
+        let d = DateTime::from_millis(42);
+        assert_eq!(stored_expiry(&doc! { "expire": d }), Some(42));
+        assert_eq!(stored_expiry(&doc! { "expire": 7_i64 }), Some(7));
+        assert_eq!(stored_expiry(&doc! { "expire": 7_i32 }), Some(7));
+        assert_eq!(stored_expiry(&doc! { "expire": "soon" }), None);
+        assert_eq!(stored_expiry(&doc! {}), None);
+    }
+
+    #[test]
+    fn only_a_unique_index_on_name_alone_counts() {
+        assert!(is_unique_name_index(&doc! { "key": { "name": 1 }, "unique": true }));
+        assert!(is_unique_name_index(&doc! { "key": { "name": 1.0 }, "unique": true }));
+        assert!(!is_unique_name_index(&doc! { "key": { "name": 1 } }));
+        assert!(!is_unique_name_index(&doc! { "key": { "name": -1 }, "unique": true }));
+        assert!(!is_unique_name_index(
+            &doc! { "key": { "name": 1, "x": 1 }, "unique": true }
+        ));
+    }
+}
