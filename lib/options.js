@@ -68,7 +68,8 @@ function lockId (value) {
 
 /** The options object of `Lock(name, options)`, checked. */
 function lockOptions (options) {
-  if (options === undefined || options === null || options === false) return {}
+  // 0.0.x: `opts = opts || {}`
+  if (options === undefined || options === null || options === false) options = {}
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw errors.invalidOption(`options must be an object, got ${errors.describe(options)}`)
   }

@@ -1,0 +1,349 @@
+'use strict'
+// The public API as 0.0.1 defines it: factory, options, properties,
+// acquire / pollAcquire / release, callbacks and Promises, and errors.
+const Lock = require('..')
+const { uriFor, freshDb, rawDb } = require('./support/helpers')
+
+const DB = freshDb('api')
+const uri = uriFor(DB)
+let names = 0
+const fresh = () => `api-lock-${++names}`
+const make = (name, options = {}) => Lock(name, { uri, ...options })
+
+let raw
+beforeAll(async () => { raw = await rawDb(DB) })
+afterAll(async () => {
+  await raw.db.dropDatabase()
+  await raw.close()
+  await Lock.close()
+})
+
+describe('module shape', () => {
+  test('require() gives the Lock factory, also exported as Lock', () => {
+    expect(typeof Lock).toBe('function')
+    expect(Lock.Lock).toBe(Lock)
+  })
+
+  test('Lock works with and without new', () => {
+    const a = Lock('x', { uri })
+    const b = new Lock('x', { uri }) // eslint-disable-line new-cap
+    for (const lock of [a, b]) {
+      expect(lock).toBeInstanceOf(Lock)
+      for (const m of ['acquire', 'pollAcquire', 'pollAquire', 'release']) expect(typeof lock[m]).toBe('function')
+    }
+  })
+
+  test('pollAquire (0.0.1 spelling) is pollAcquire', () => {
+    expect(Lock.prototype.pollAquire).toBe(Lock.prototype.pollAcquire)
+  })
+})
+
+describe('construction', () => {
+  test.each([undefined, null, '', 0, false, NaN])('falsy name %p throws missing_name', (name) => {
+    let error
+    try { Lock(name) } catch (e) { error = e }
+    expect(error).toBeInstanceOf(Error)
+    expect(error.message).toBe('missing_name')
+    expect(error.code).toBe('ERR_MISSING_NAME')
+  })
+
+  test.each([
+    [{ $gt: '' }], [['a']], [{}], [() => 'x'], [Symbol('s')], [10n], [Infinity], [-Infinity], [true], [new String('x')] // eslint-disable-line no-new-wrappers
+  ])('name %p is a TypeError', (name) => {
+    let error
+    try { Lock(name) } catch (e) { error = e }
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.code).toBe('ERR_INVALID_NAME')
+  })
+
+  test('defaults and computed properties', () => {
+    const lock = Lock('props')
+    expect(lock.name).toBe('props')
+    expect(lock.lockId).toBeNull()
+    expect(lock.timeAquired).toBeNull()
+    expect(lock.timeout).toBe(60000)
+    expect(lock.pollInterval).toBe(500)
+    expect(lock.probeMaxAttempts).toBe(60000 / 500 + 2)
+    const custom = Lock('props', { timeout: 1000, pollInterval: 300 })
+    expect(custom.probeMaxAttempts).toBeCloseTo(1000 / 300 + 2)
+  })
+
+  test.each([0, null, undefined, false, ''])('falsy option %p takes the default', (value) => {
+    const lock = Lock('x', { timeout: value, pollInterval: value })
+    expect(lock.timeout).toBe(60000)
+    expect(lock.pollInterval).toBe(500)
+  })
+
+  test.each([
+    ['timeout', -1], ['timeout', NaN], ['timeout', '5000'], ['timeout', Infinity], ['timeout', 1e300],
+    ['timeout', 8.64e15], ['timeout', {}], ['pollInterval', -5], ['pollInterval', NaN], ['pollInterval', '5'],
+    ['pollInterval', Infinity], ['pollInterval', 1e300], ['pollInterval', 2 ** 31]
+  ])('option %s = %p is a clear error', (option, value) => {
+    let error
+    try { Lock('x', { [option]: value }) } catch (e) { error = e }
+    expect(error).toBeInstanceOf(Error)
+    expect(error.code).toBe('ERR_INVALID_OPTION')
+    expect(error.message).toContain(option)
+  })
+
+  test.each([[42], ['str'], [[1]]])('options that are not an object (%p) are refused', (options) => {
+    expect(() => Lock('x', options)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }))
+  })
+})
+
+describe('acquire and release', () => {
+  test('acquire takes a free lock, then others get false, then release frees it', async () => {
+    const name = fresh()
+    const a = make(name)
+    const b = make(name)
+    expect(await a.acquire()).toBe(true)
+    expect(a.lockId).toMatch(/^[0-9a-f]{24}$/)
+    expect(typeof a.timeAquired).toBe('number')
+    expect(Math.abs(a.timeAquired - Date.now())).toBeLessThan(60000)
+    expect(await b.acquire()).toBe(false)
+    expect(b.lockId).toBeNull()
+    expect(await a.release()).toBe(false)
+    expect(a.lockId).toBeNull()
+    expect(a.timeAquired).toBeNull()
+    expect(await b.acquire()).toBe(true)
+    await b.release()
+  })
+
+  test('acquiring twice on one instance is lock_already_aquired', async () => {
+    const a = make(fresh())
+    expect(await a.acquire()).toBe(true)
+    await expect(a.acquire()).rejects.toMatchObject({ message: 'lock_already_aquired', code: 'ERR_LOCK_ALREADY_ACQUIRED' })
+    await a.release()
+  })
+
+  test('release without acquire, and twice, is releasing_not_aquired_lock', async () => {
+    const a = make(fresh())
+    await expect(a.release()).rejects.toMatchObject({ message: 'releasing_not_aquired_lock', code: 'ERR_LOCK_NOT_ACQUIRED' })
+    await a.acquire()
+    expect(await a.release()).toBe(false)
+    await expect(a.release()).rejects.toMatchObject({ message: 'releasing_not_aquired_lock' })
+  })
+
+  test('release after expiry reports lockTimeouted = true and clears the state', async () => {
+    const a = make(fresh(), { timeout: 200 })
+    const b = make(a.name, { timeout: 200 })
+    expect(await a.acquire()).toBe(true)
+    // Wait on the condition "the lock is free again", not a fixed time.
+    while (!(await b.acquire())) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await a.release()).toBe(true)
+    expect(a.lockId).toBeNull()
+    expect(a.timeAquired).toBeNull()
+    // b's lock survived a's late release.
+    expect(await make(a.name).acquire()).toBe(false)
+    expect(await b.release()).toBe(false)
+  })
+
+  test('locks with different names do not interact', async () => {
+    const a = make(fresh())
+    const b = make(fresh())
+    expect(await a.acquire()).toBe(true)
+    expect(await b.acquire()).toBe(true)
+    await Promise.all([a.release(), b.release()])
+  })
+
+  test('a number names the same lock as its decimal string (0.0.1 stored names as String)', async () => {
+    const n = 7000 + names++
+    const a = make(n)
+    expect(a.name).toBe(n)
+    expect(await a.acquire()).toBe(true)
+    expect(await make(String(n)).acquire()).toBe(false)
+    const doc = await raw.db.collection('distributedlocks').findOne({ name: String(n) })
+    expect(doc._id.toHexString()).toBe(a.lockId)
+    await a.release()
+  })
+
+  test('two acquires at once on one instance: exactly one true, state consistent', async () => {
+    const a = make(fresh())
+    const results = await Promise.all([a.acquire(), a.acquire()])
+    expect(results.filter(Boolean)).toHaveLength(1)
+    expect(a.lockId).toMatch(/^[0-9a-f]{24}$/)
+    expect(await raw.db.collection('distributedlocks').countDocuments({ name: a.name })).toBe(1)
+    expect(await a.release()).toBe(false)
+  })
+})
+
+describe('pollAcquire', () => {
+  test('waits for a holder to release, then acquires', async () => {
+    const holder = make(fresh())
+    const waiter = make(holder.name, { pollInterval: 30 })
+    expect(await holder.acquire()).toBe(true)
+    let settled = false
+    const polling = waiter.pollAcquire().finally(() => { settled = true })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(settled).toBe(false)
+    await holder.release()
+    expect(await polling).toBe(true)
+    expect(waiter.lockId).toMatch(/^[0-9a-f]{24}$/)
+    await waiter.release()
+  })
+
+  test('gives up after probeMaxAttempts with the 0.0.1 timeout error and false', (done) => {
+    const holder = make(fresh(), { timeout: 5000 })
+    const waiter = make(holder.name, { timeout: 500, pollInterval: 100 })
+    holder.acquire((err, ok) => {
+      expect(err).toBeNull()
+      expect(ok).toBe(true)
+      const started = Date.now()
+      waiter.pollAquire((err, ok) => {
+        expect(err).toBeInstanceOf(Error)
+        // 0.0.1 has no space between "name" and the name.
+        expect(err.message).toBe('timeout in pollAquire for lock name' + holder.name)
+        expect(err.code).toBe('ERR_POLL_TIMEOUT')
+        expect(ok).toBe(false)
+        // (500 / 100) + 2 = 7 attempts, 6 pauses of 100 ms.
+        expect(Date.now() - started).toBeGreaterThanOrEqual(550)
+        holder.release(done)
+      })
+    })
+  })
+
+  test('counts attempts: probeMaxAttempts = 1 makes a single try', async () => {
+    const holder = make(fresh())
+    await holder.acquire()
+    const waiter = make(holder.name, { pollInterval: 10000 })
+    waiter.probeMaxAttempts = 1
+    await expect(waiter.pollAcquire()).rejects.toMatchObject({ code: 'ERR_POLL_TIMEOUT' })
+    await holder.release()
+  })
+
+  test('while already holding the lock it fails with lock_already_aquired', async () => {
+    const a = make(fresh())
+    await a.acquire()
+    await expect(a.pollAcquire()).rejects.toMatchObject({ message: 'lock_already_aquired' })
+    await a.release()
+  })
+})
+
+describe('properties can be changed at run time', () => {
+  test('timeout and name changes apply from the next call', async () => {
+    const a = make(fresh())
+    a.timeout = 1234
+    const other = fresh()
+    a.name = other
+    await a.acquire()
+    const doc = await raw.db.collection('distributedlocks').findOne({ name: other })
+    expect(doc._id.toHexString()).toBe(a.lockId)
+    expect(doc.expire.getTime() - doc.inserted.getTime()).toBe(1234)
+    await a.release()
+  })
+
+  test.each([
+    ['name', { $gt: '' }, 'ERR_INVALID_NAME'],
+    ['name', null, 'ERR_MISSING_NAME'],
+    ['timeout', 'soon', 'ERR_INVALID_OPTION'],
+    ['timeout', -1, 'ERR_INVALID_OPTION'],
+    ['timeout', Infinity, 'ERR_INVALID_OPTION']
+  ])('%s set to %p: the next acquire fails clearly and takes nothing', async (prop, value, code) => {
+    const a = make(fresh())
+    a[prop] = value
+    await expect(a.acquire()).rejects.toMatchObject({ code })
+    expect(a.lockId).toBeNull()
+    expect(await raw.db.collection('distributedlocks').countDocuments({ name: { $in: [value, 'api-lock'] } })).toBe(0)
+  })
+
+  test.each([
+    ['pollInterval', 'fast'], ['pollInterval', -1], ['probeMaxAttempts', 'many'], ['probeMaxAttempts', NaN]
+  ])('%s set to %p: pollAcquire fails clearly', async (prop, value) => {
+    const holder = make(fresh())
+    await holder.acquire()
+    const waiter = make(holder.name)
+    waiter[prop] = value
+    await expect(waiter.pollAcquire()).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' })
+    await holder.release()
+  })
+
+  test('a garbage lockId makes release fail clearly', async () => {
+    const a = make(fresh())
+    a.lockId = { $ne: null }
+    await expect(a.release()).rejects.toMatchObject({ code: 'ERR_INVALID_LOCK_ID' })
+  })
+})
+
+describe('callbacks and Promises', () => {
+  test('without a callback every method returns a Promise', async () => {
+    const a = make(fresh())
+    const p = a.acquire()
+    expect(p).toBeInstanceOf(Promise)
+    await p
+    const r = a.release()
+    expect(r).toBeInstanceOf(Promise)
+    await r
+  })
+
+  test('with a callback nothing is returned and the callback runs asynchronously, once', async () => {
+    const a = make(fresh())
+    const calls = []
+    let returned = false
+    const result = a.acquire((...args) => calls.push({ args, afterReturn: returned }))
+    returned = true
+    expect(result).toBeUndefined()
+    await new Promise((resolve) => { const check = () => calls.length ? resolve() : setTimeout(check, 5); check() })
+    expect(calls).toEqual([{ args: [null, true], afterReturn: true }])
+    // even an error known at once (lock_already_aquired) is delivered asynchronously
+    let sync = true
+    const errCalls = []
+    a.acquire((err) => errCalls.push({ message: err.message, sync }))
+    sync = false
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(errCalls).toEqual([{ message: 'lock_already_aquired', sync: false }])
+    // and nothing is called a second time later
+    await new Promise((resolve) => a.release(resolve))
+    expect(calls).toHaveLength(1)
+    expect(errCalls).toHaveLength(1)
+  })
+
+  test('the Promise rejects with the same Error the callback gets', async () => {
+    const a = make(fresh())
+    const viaCallback = await new Promise((resolve) => a.release((err) => resolve(err)))
+    const viaPromise = await a.release().catch((e) => e)
+    expect(viaPromise.message).toBe(viaCallback.message)
+    expect(viaPromise.code).toBe(viaCallback.code)
+  })
+
+  test.each([42, 'cb', {}, null, true])('a non-function callback (%p) is a TypeError, and nothing runs', async (cb) => {
+    const a = make(fresh())
+    for (const method of ['acquire', 'pollAcquire', 'release']) {
+      let error
+      try { a[method](cb) } catch (e) { error = e }
+      expect(error).toBeInstanceOf(TypeError)
+      expect(error.code).toBe('ERR_INVALID_CALLBACK')
+    }
+    expect(await raw.db.collection('distributedlocks').countDocuments({ name: a.name })).toBe(0)
+  })
+})
+
+describe('errors from the server and the connection', () => {
+  test('a server error carries the server message and code', async () => {
+    const bad = Lock('x', { uri: uriFor('bad.db') })
+    const error = await bad.acquire().catch((e) => e)
+    expect(error).toBeInstanceOf(Error)
+    expect(error.name).toBe('MongoServerError')
+    expect(error.code).toBe(73)
+    expect(error.codeName).toBe('InvalidNamespace')
+    expect(error.message).toMatch(/bad\.db/)
+  })
+
+  test('a malformed connection string is ERR_INVALID_URI, and no password leaks', async () => {
+    const error = await Lock('x', { uri: 'mongodb://user:hunter2@' }).acquire().catch((e) => e)
+    expect(error.code).toBe('ERR_INVALID_URI')
+    expect(error.message).not.toContain('hunter2')
+    const noScheme = await Lock('x', { uri: 'localhost:27017' }).acquire().catch((e) => e)
+    expect(noScheme.code).toBe('ERR_INVALID_URI')
+  })
+
+  test('an unreachable server fails within serverSelectionTimeoutMS', async () => {
+    const lock = Lock('x', { uri: 'mongodb://127.0.0.1:9/db?serverSelectionTimeoutMS=300' })
+    const error = await lock.acquire().catch((e) => e)
+    expect(error.code).toBe('ERR_MONGODB_NETWORK')
+    expect(lock.lockId).toBeNull()
+  })
+
+  test.each([[42], [{}], ['']])('option uri = %p is refused', (value) => {
+    expect(() => Lock('x', { uri: value })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }))
+  })
+})

@@ -1,0 +1,178 @@
+'use strict'
+// What is stored, and how ownership changes: documents compatible with 0.0.1,
+// the unique index, takeover of expired locks, round trips per operation.
+const Lock = require('..')
+const native = require('../lib/native')
+const { uriFor, freshDb, rawDb } = require('./support/helpers')
+
+const DB = freshDb('protocol')
+const uri = uriFor(DB)
+let names = 0
+const fresh = () => `proto-${++names}`
+const make = (name, options = {}) => Lock(name, { uri, ...options })
+
+let raw
+let locks
+beforeAll(async () => {
+  raw = await rawDb(DB)
+  locks = raw.db.collection('distributedlocks')
+})
+afterAll(async () => {
+  await raw.db.dropDatabase()
+  await raw.close()
+  await Lock.close()
+})
+
+/** Commands sent by `fn`, by name; the clock's periodic hello is left out. */
+async function commandsOf (fn) {
+  native.resetCommandCounts()
+  await fn()
+  const counts = native.commandCounts()
+  delete counts.hello
+  return counts
+}
+
+const hasUniqueNameIndex = (indexes) =>
+  indexes.some((i) => JSON.stringify(i.key) === '{"name":1}' && i.unique === true)
+
+test('documents have the 0.0.1 shape: { _id: ObjectId, name, expire: Date, inserted: Date }', async () => {
+  const a = make(fresh(), { timeout: 4321 })
+  await a.acquire()
+  const doc = await locks.findOne({ name: a.name })
+  expect(doc._id.toHexString()).toBe(a.lockId)
+  expect(doc.expire).toBeInstanceOf(Date)
+  expect(doc.inserted).toBeInstanceOf(Date)
+  expect(doc.expire.getTime() - doc.inserted.getTime()).toBe(4321)
+  expect(doc.inserted.getTime()).toBe(a.timeAquired)
+  await a.release()
+  expect(await locks.countDocuments({ name: a.name })).toBe(0)
+})
+
+test('the unique index on name is in place after the first acquire', async () => {
+  const db = freshDb('proto_index')
+  const lock = Lock('first', { uri: uriFor(db) })
+  const own = await rawDb(db)
+  try {
+    expect(await lock.acquire()).toBe(true)
+    expect(hasUniqueNameIndex(await own.db.collection('distributedlocks').indexes())).toBe(true)
+  } finally {
+    await own.db.dropDatabase()
+    await own.close()
+  }
+})
+
+test('an existing unique index made by the old mongoose model is reused, not duplicated', async () => {
+  const db = freshDb('proto_oldidx')
+  const own = await rawDb(db)
+  try {
+    // What mongoose (0.0.1's model, autoIndex) creates.
+    await own.db.collection('distributedlocks').createIndex({ name: 1 }, { unique: true, background: true })
+    const before = await own.db.collection('distributedlocks').indexes()
+    expect(await Lock('x', { uri: uriFor(db) }).acquire()).toBe(true)
+    const after = await own.db.collection('distributedlocks').indexes()
+    expect(after.map((i) => i.name).sort()).toEqual(before.map((i) => i.name).sort())
+  } finally {
+    await own.db.dropDatabase()
+    await own.close()
+  }
+})
+
+test('it never acquires without the unique index: if it cannot be built, acquire fails', async () => {
+  const db = freshDb('proto_noidx')
+  const own = await rawDb(db)
+  try {
+    // Duplicate names make a unique index impossible.
+    await own.db.collection('distributedlocks').insertMany([{ name: 'dup' }, { name: 'dup' }])
+    const error = await Lock('other', { uri: uriFor(db) }).acquire().catch((e) => e)
+    expect(error).toBeInstanceOf(Error)
+    expect(error.code).toBe('ERR_INDEX')
+    expect(await own.db.collection('distributedlocks').countDocuments({ name: 'other' })).toBe(0)
+  } finally {
+    await own.db.dropDatabase()
+    await own.close()
+  }
+})
+
+test('after the collection is dropped, the next acquires rebuild the index and exclude each other', async () => {
+  const db = freshDb('proto_drop')
+  const own = await rawDb(db)
+  try {
+    const first = Lock('dropme', { uri: uriFor(db) })
+    expect(await first.acquire()).toBe(true)
+    await own.db.dropDatabase()
+    const contenders = Array.from({ length: 6 }, () => Lock('dropme', { uri: uriFor(db) }))
+    const results = await Promise.all(contenders.map((l) => l.acquire()))
+    expect(results.filter(Boolean)).toHaveLength(1)
+    expect(hasUniqueNameIndex(await own.db.collection('distributedlocks').indexes())).toBe(true)
+    expect(await own.db.collection('distributedlocks').countDocuments({ name: 'dropme' })).toBe(1)
+    // The holder from before the drop lost its document: its release says so.
+    expect(await first.release()).toBe(true)
+  } finally {
+    await own.db.dropDatabase()
+    await own.close()
+  }
+})
+
+test('takeover of an expired lock inserts a new _id; the late holder cannot delete it', async () => {
+  const name = fresh()
+  const old = make(name, { timeout: 100 })
+  await old.acquire()
+  const oldId = old.lockId
+  const next = make(name)
+  await waitUntilAcquired(next)
+  expect(next.lockId).not.toBe(oldId)
+  expect(await old.release()).toBe(true) // lockTimeouted
+  const doc = await locks.findOne({ name })
+  expect(doc._id.toHexString()).toBe(next.lockId)
+  expect(await next.release()).toBe(false)
+})
+
+test('an expired 0.0.1-style document (with __v) is taken over; a live one is respected', async () => {
+  const { ObjectId } = require('mongoose8').mongo
+  const now = Date.now()
+  const liveName = fresh()
+  const deadName = fresh()
+  await locks.insertMany([
+    { _id: new ObjectId(), name: liveName, expire: new Date(now + 60000), inserted: new Date(now), __v: 0 },
+    { _id: new ObjectId(), name: deadName, expire: new Date(now - 1000), inserted: new Date(now - 61000), __v: 0 }
+  ])
+  expect(await make(liveName).acquire()).toBe(false)
+  const taker = make(deadName)
+  expect(await taker.acquire()).toBe(true)
+  await taker.release()
+})
+
+test('a document without a usable expire is respected, as 0.0.1 does', async () => {
+  const name = fresh()
+  await locks.insertOne({ name, inserted: new Date(0) })
+  expect(await make(name).acquire()).toBe(false)
+  await locks.deleteOne({ name })
+})
+
+test('a name that looks like a query is stored as a plain string', async () => {
+  const name = '{"$gt":""}'
+  const a = make(name)
+  expect(await a.acquire()).toBe(true)
+  const doc = await locks.findOne({ _id: new (require('mongoose8').mongo.ObjectId)(a.lockId) })
+  expect(doc.name).toBe(name)
+  expect(await make('another').acquire()).toBe(true) // not matched by the "query"
+  await a.release()
+})
+
+test('round trips: free acquire = insert + index check, held = insert + find, release = delete', async () => {
+  const name = fresh()
+  const a = make(name)
+  const b = make(name)
+  await make(fresh()).acquire() // warm up: index ensured, clock measured
+  expect(await commandsOf(() => a.acquire())).toEqual({ insert: 1, listIndexes: 1 })
+  expect(await commandsOf(() => b.acquire())).toEqual({ insert: 1, find: 1 })
+  expect(await commandsOf(() => a.release())).toEqual({ delete: 1 })
+})
+
+async function waitUntilAcquired (lock) {
+  for (let i = 0; i < 500; i++) {
+    if (await lock.acquire()) return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error('never acquired')
+}

@@ -1,0 +1,81 @@
+'use strict'
+// Shared by the test files: the test server's address, a raw driver client
+// to look at documents, and child processes that run fixtures.
+const { fork } = require('child_process')
+const path = require('path')
+const crypto = require('crypto')
+
+const BASE_URI = process.env.TEST_MONGODB_URI
+if (!BASE_URI) throw new Error('TEST_MONGODB_URI is not set: run the tests with `npm test`')
+
+/** The test server's connection string with database `db`. */
+function uriFor (db) {
+  const m = /^(mongodb(?:\+srv)?:\/\/[^/?]+)\/?([^?]*)(\?.*)?$/.exec(BASE_URI)
+  if (!m) throw new Error('cannot parse TEST_MONGODB_URI')
+  return `${m[1]}/${db}${m[3] || ''}`
+}
+
+/** A database name of its own for one test file (or one test). */
+function freshDb (prefix) {
+  return `${prefix}_${crypto.randomBytes(4).toString('hex')}`
+}
+
+/** The Node driver that comes with mongoose 8, to inspect what is stored. */
+async function rawDb (db) {
+  const { MongoClient } = require('mongoose8').mongo
+  const client = new MongoClient(uriFor(db))
+  await client.connect()
+  return { client, db: client.db(db), close: () => client.close() }
+}
+
+/** Runs a fixture in a child process; resolves with its messages and exit code. */
+function runFixture (file, args = [], { env = {}, timeoutMs = 60000, onMessage } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, '..', 'fixtures', file), args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc']
+    })
+    const messages = []
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    child.on('message', (m) => { messages.push(m); if (onMessage) onMessage(m, child) })
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${file} timed out; stderr: ${stderr}`)) }, timeoutMs)
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, messages, stdout, stderr })
+    })
+  })
+}
+
+/** Starts a fixture and returns the child; messages arrive on child.on('message'). */
+function startFixture (file, args = [], env = {}) {
+  return fork(path.join(__dirname, '..', 'fixtures', file), args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+}
+
+/** Resolves with the next message from `child` that satisfies `test`. */
+function nextMessage (child, test = () => true, timeoutMs = 30000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.off('message', on); reject(new Error('no such message in time')) }, timeoutMs)
+    const on = (m) => { if (test(m)) { clearTimeout(timer); child.off('message', on); resolve(m) } }
+    child.on('message', on)
+  })
+}
+
+/** Waits until `predicate()` (sync or async) is truthy, polling; no fixed sleeps. */
+async function waitFor (predicate, { timeoutMs = 20000, everyMs = 20 } = {}) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await predicate()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+}
+
+module.exports = { BASE_URI, uriFor, freshDb, rawDb, runFixture, startFixture, nextMessage, waitFor }
