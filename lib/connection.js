@@ -32,26 +32,21 @@ function isMongoose (value) {
 }
 
 /**
- * The mongoose instances this process has loaded. `require('mongoose')` from
- * here resolves to the application's copy (we ship none); the module cache
- * also finds copies loaded from elsewhere (a nested or aliased install).
+ * The mongoose instances this process has loaded: those in the module cache
+ * (the application's copy, wherever it lives), or else what
+ * `require('mongoose')` resolves to from here, the application's copy when
+ * mongoose is installed next to us (we ship none).
  */
 function loadedMongooses () {
   const found = []
   const add = (m) => { if (isMongoose(m) && !found.includes(m)) found.push(m) }
-  try { add(require('mongoose')) } catch (_) { /* the app does not use mongoose */ }
   for (const mod of Object.values(require.cache)) {
     if (mod && mod.loaded && /[\\/]mongoose[^\\/]*[\\/](index|lib[\\/]index)\.js$/.test(mod.id)) add(mod.exports)
   }
+  if (found.length === 0) {
+    try { add(require('mongoose')) } catch (_) { /* the app does not use mongoose */ }
+  }
   return found
-}
-
-/** The application's mongoose: a connected one first, then a connecting one. */
-function appMongoose () {
-  const all = loadedMongooses()
-  return all.find((m) => m.connection.readyState === CONNECTED) ||
-    all.find((m) => m.connection.readyState === CONNECTING) ||
-    all[0]
 }
 
 /** The connection string, database and credentials behind a mongoose Connection. */
@@ -81,46 +76,59 @@ function bufferTimeout (mongoose) {
   return typeof value === 'number' && value >= 0 ? value : DEFAULT_BUFFER_TIMEOUT_MS
 }
 
-/** Resolves once `connection` is open; rejects after `ms` or on its error. */
-function whenOpen (connection, ms, what) {
-  if (connection.readyState === CONNECTED) return Promise.resolve(connection)
+/**
+ * Resolves with the first of `connections` to be open; rejects after `ms`,
+ * or with the error of the connection attempt.
+ */
+function whenOpen (connections, ms, what) {
+  const open = connections.find((c) => c.readyState === CONNECTED)
+  if (open) return Promise.resolve(open)
   return new Promise((resolve, reject) => {
-    const done = (fn, value) => {
-      clearTimeout(timer)
-      connection.removeListener('connected', onOpen)
-      connection.removeListener('open', onOpen)
-      connection.removeListener('error', onError)
-      fn(value)
-    }
-    const onOpen = () => done(resolve, connection)
-    const onError = (err) => done(reject, err)
+    const listeners = connections.map((connection) => {
+      const onOpen = () => done(resolve, connection)
+      const onError = (err) => done(reject, err)
+      connection.on('connected', onOpen)
+      connection.on('open', onOpen)
+      connection.on('error', onError)
+      return () => {
+        connection.removeListener('connected', onOpen)
+        connection.removeListener('open', onOpen)
+        connection.removeListener('error', onError)
+      }
+    })
     const timer = setTimeout(() => done(reject, errors.noConnection(
       `${what} did not connect within ${ms} ms; call mongoose.connect(), or pass the uri or connection option, or set MONGODB_URI`)), ms)
-    connection.on('connected', onOpen)
-    connection.on('open', onOpen)
-    connection.on('error', onError)
+    function done (settle, value) {
+      clearTimeout(timer)
+      listeners.forEach((remove) => remove())
+      settle(value)
+    }
   })
 }
 
 /** Where a lock with these (checked) options keeps its documents. */
 async function resolveTarget (options) {
   if (options.connection) {
-    const connection = await whenOpen(options.connection, bufferTimeout(options.connection.base), 'the connection option')
-    return targetOf(connection)
+    const connection = options.connection
+    return targetOf(await whenOpen([connection], bufferTimeout(connection.base), 'the connection option'))
   }
   if (options.uri) return { uri: options.uri }
-  const mongoose = appMongoose()
-  const state = mongoose && mongoose.connection.readyState
-  if (state === CONNECTED) return targetOf(mongoose.connection)
-  if (state !== CONNECTING && process.env.MONGODB_URI) return { uri: process.env.MONGODB_URI }
-  if (!mongoose) {
-    throw errors.noConnection('no connection: mongoose is not loaded, and neither the uri nor the connection option nor MONGODB_URI is set')
+  const mongooses = loadedMongooses()
+  const connected = mongooses.find((m) => m.connection.readyState === CONNECTED)
+  if (connected) return targetOf(connected.connection)
+  const connecting = mongooses.filter((m) => m.connection.readyState === CONNECTING)
+  if (connecting.length === 0 && process.env.MONGODB_URI) return { uri: process.env.MONGODB_URI }
+  if (mongooses.length === 0) {
+    throw errors.noConnection('mongoose is not loaded, and neither the uri nor the connection option nor MONGODB_URI is set')
   }
-  return targetOf(await whenOpen(mongoose.connection, bufferTimeout(mongoose), 'mongoose'))
+  // Wait as mongoose buffers its own commands, for whichever copy connects.
+  const waitOn = connecting.length ? connecting : mongooses
+  const timeout = Math.max(...waitOn.map(bufferTimeout))
+  return targetOf(await whenOpen(waitOn.map((m) => m.connection), timeout, 'mongoose'))
 }
 
 async function resolveStore (options) {
   return storeFor(await resolveTarget(options))
 }
 
-module.exports = { resolveStore, resolveTarget, targetOf, appMongoose }
+module.exports = { resolveStore, resolveTarget, targetOf }

@@ -79,3 +79,29 @@ async function waitFor (predicate, { timeoutMs = 20000, everyMs = 20 } = {}) {
 }
 
 module.exports = { BASE_URI, uriFor, freshDb, rawDb, runFixture, startFixture, nextMessage, waitFor }
+
+/** A lock-worker process (see fixtures/lock-worker.js) with a call() helper. */
+async function lockWorker (impl, uri) {
+  const child = startFixture('lock-worker.js', [impl, uri])
+  const ready = await nextMessage(child, (m) => 'ready' in m, 60000)
+  if (!ready.ready) throw new Error(`${impl} worker failed: ${ready.message}`)
+  let ids = 0
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  return {
+    impl,
+    indexError: ready.indexError,
+    call (cmd, key, name = key, options) {
+      const id = ++ids
+      const reply = nextMessage(child, (m) => m.id === id, 60000)
+      child.send({ id, cmd, key, name, options })
+      return reply
+    },
+    async exit () {
+      if (child.connected) child.send({ cmd: 'exit' })
+      await exited
+    },
+    child
+  }
+}
+
+module.exports.lockWorker = lockWorker
