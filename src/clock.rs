@@ -117,13 +117,10 @@ impl ServerClock {
         for _ in 0..SAMPLES {
             let sent_local_ms = local_now_ms();
             let started = Instant::now();
-            let reply: Document = admin
-                .run_command(doc! { "hello": 1 })
-                .await
-                .map_err(|e| {
-                    self.mark_stale();
-                    LockError::driver("hello", e)
-                })?;
+            let reply: Document = admin.run_command(doc! { "hello": 1 }).await.map_err(|e| {
+                self.mark_stale();
+                LockError::driver("hello", e)
+            })?;
             let round_trip_ms = started.elapsed().as_millis() as i64;
             match reply.get_datetime("localTime") {
                 Ok(t) => samples.push(Sample {

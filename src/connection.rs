@@ -115,11 +115,12 @@ pub async fn shared(target: &Target) -> Result<Arc<Shared>> {
 }
 
 async fn connect(target: &Target) -> Result<Arc<Shared>> {
-    let mut options = ClientOptions::parse(&target.uri)
-        .await
-        .map_err(|e| LockError::InvalidUri {
-            message: redact(&e.kind.to_string(), target),
-        })?;
+    let mut options =
+        ClientOptions::parse(&target.uri)
+            .await
+            .map_err(|e| LockError::InvalidUri {
+                message: redact(&e.kind.to_string(), target),
+            })?;
     if let Some(username) = &target.username {
         if options.credential.is_none() {
             options.credential = Some(

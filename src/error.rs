@@ -129,7 +129,9 @@ impl fmt::Display for LockError {
             LockError::InvalidUri { message } => write!(f, "invalid connection string: {message}"),
             LockError::Index { message } => f.write_str(message),
             LockError::Server { message, .. } => f.write_str(message),
-            LockError::Network { operation, message, .. } => {
+            LockError::Network {
+                operation, message, ..
+            } => {
                 write!(f, "{operation} failed: {message}")
             }
             LockError::Driver { operation, message } => write!(f, "{operation} failed: {message}"),
@@ -171,9 +173,15 @@ mod tests {
 
     #[test]
     fn codes_are_stable() {
-        assert_eq!(LockError::invalid("ERR_INVALID_NAME", "x").code(), "ERR_INVALID_NAME");
         assert_eq!(
-            LockError::InvalidUri { message: "x".into() }.code(),
+            LockError::invalid("ERR_INVALID_NAME", "x").code(),
+            "ERR_INVALID_NAME"
+        );
+        assert_eq!(
+            LockError::InvalidUri {
+                message: "x".into()
+            }
+            .code(),
             "ERR_INVALID_URI"
         );
         let server = LockError::Server {

@@ -44,7 +44,10 @@ pub fn validate_name(name: &str) -> Result<()> {
     if name.len() > MAX_NAME_BYTES {
         return Err(LockError::invalid(
             "ERR_INVALID_NAME",
-            format!("lock name is {} bytes long; the limit is {MAX_NAME_BYTES}", name.len()),
+            format!(
+                "lock name is {} bytes long; the limit is {MAX_NAME_BYTES}",
+                name.len()
+            ),
         ));
     }
     if name.contains('\u{0}') {
@@ -255,7 +258,10 @@ impl Locks {
 
     /// Whether the unique index on `name` is in place right now.
     async fn index_present(&self) -> Result<bool> {
-        let db = self.shared.client.database(self.coll.namespace().db.as_str());
+        let db = self
+            .shared
+            .client
+            .database(self.coll.namespace().db.as_str());
         let listed = db
             .run_cursor_command(doc! { "listIndexes": self.coll.name() })
             .await;
@@ -319,11 +325,16 @@ mod tests {
         assert!(validate_name("job:nightly-report").is_ok());
         assert!(validate_name("ключ-🔒").is_ok());
         assert_eq!(
-            validate_name(&"x".repeat(MAX_NAME_BYTES + 1)).unwrap_err().code(),
+            validate_name(&"x".repeat(MAX_NAME_BYTES + 1))
+                .unwrap_err()
+                .code(),
             "ERR_INVALID_NAME"
         );
         assert!(validate_name(&"x".repeat(MAX_NAME_BYTES)).is_ok());
-        assert_eq!(validate_name("a\u{0}b").unwrap_err().code(), "ERR_INVALID_NAME");
+        assert_eq!(
+            validate_name("a\u{0}b").unwrap_err().code(),
+            "ERR_INVALID_NAME"
+        );
     }
 
     #[test]
@@ -331,7 +342,10 @@ mod tests {
         assert_eq!(validate_timeout(60_000.0).unwrap(), 60_000);
         assert_eq!(validate_timeout(1.9).unwrap(), 1);
         for bad in [-1.0, f64::NAN, f64::INFINITY, 1e300] {
-            assert_eq!(validate_timeout(bad).unwrap_err().code(), "ERR_INVALID_OPTION");
+            assert_eq!(
+                validate_timeout(bad).unwrap_err().code(),
+                "ERR_INVALID_OPTION"
+            );
         }
     }
 
@@ -347,7 +361,10 @@ mod tests {
     fn lock_ids_must_be_object_ids() {
         let id = ObjectId::new();
         assert_eq!(parse_lock_id(&id.to_hex()).unwrap(), id);
-        assert_eq!(parse_lock_id("nope").unwrap_err().code(), "ERR_INVALID_LOCK_ID");
+        assert_eq!(
+            parse_lock_id("nope").unwrap_err().code(),
+            "ERR_INVALID_LOCK_ID"
+        );
     }
 
     #[test]
@@ -362,10 +379,16 @@ mod tests {
 
     #[test]
     fn only_a_unique_index_on_name_alone_counts() {
-        assert!(is_unique_name_index(&doc! { "key": { "name": 1 }, "unique": true }));
-        assert!(is_unique_name_index(&doc! { "key": { "name": 1.0 }, "unique": true }));
+        assert!(is_unique_name_index(
+            &doc! { "key": { "name": 1 }, "unique": true }
+        ));
+        assert!(is_unique_name_index(
+            &doc! { "key": { "name": 1.0 }, "unique": true }
+        ));
         assert!(!is_unique_name_index(&doc! { "key": { "name": 1 } }));
-        assert!(!is_unique_name_index(&doc! { "key": { "name": -1 }, "unique": true }));
+        assert!(!is_unique_name_index(
+            &doc! { "key": { "name": -1 }, "unique": true }
+        ));
         assert!(!is_unique_name_index(
             &doc! { "key": { "name": 1, "x": 1 }, "unique": true }
         ));
