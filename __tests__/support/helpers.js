@@ -1,7 +1,7 @@
 'use strict'
 // Shared by the test files: the test server's address, a raw driver client
 // to look at documents, and child processes that run fixtures.
-const { fork } = require('child_process')
+const { fork, spawn } = require('child_process')
 const path = require('path')
 const crypto = require('crypto')
 
@@ -50,12 +50,15 @@ function runFixture (file, args = [], { env = {}, timeoutMs = 60000, onMessage }
   })
 }
 
-/** Starts a fixture and returns the child; messages arrive on child.on('message'). */
-function startFixture (file, args = [], env = {}) {
-  return fork(path.join(__dirname, '..', 'fixtures', file), args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-  })
+/**
+ * Starts a fixture and returns the child; messages arrive on child.on('message').
+ * With `faketime` ('+10m', say) the child runs under libfaketime.
+ */
+function startFixture (file, args = [], { env = {}, faketime } = {}) {
+  const script = path.join(__dirname, '..', 'fixtures', file)
+  const options = { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
+  if (!faketime) return fork(script, args, options)
+  return spawn('faketime', ['-f', faketime, process.execPath, script, ...args], options)
 }
 
 /** Resolves with the next message from `child` that satisfies `test`. */
@@ -81,8 +84,8 @@ async function waitFor (predicate, { timeoutMs = 20000, everyMs = 20 } = {}) {
 module.exports = { BASE_URI, uriFor, freshDb, rawDb, runFixture, startFixture, nextMessage, waitFor }
 
 /** A lock-worker process (see fixtures/lock-worker.js) with a call() helper. */
-async function lockWorker (impl, uri) {
-  const child = startFixture('lock-worker.js', [impl, uri])
+async function lockWorker (impl, uri, { faketime } = {}) {
+  const child = startFixture('lock-worker.js', [impl, uri], { faketime })
   const ready = await nextMessage(child, (m) => 'ready' in m, 60000)
   if (!ready.ready) throw new Error(`${impl} worker failed: ${ready.message}`)
   let ids = 0
