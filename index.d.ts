@@ -33,6 +33,8 @@ declare namespace Lock {
    * - `ERR_INVALID_URI`           the connection string cannot be parsed.
    * - `ERR_INDEX`                 the unique index on `name` is missing and cannot be built.
    * - `ERR_MONGODB_NETWORK`       the server cannot be reached, or the connection broke.
+   * - `ERR_MONGODB_TIMEOUT`       an acquire or release took longer than the connection string's
+   *                               `socketTimeoutMS` (60 s when unset): the server stopped answering.
    * - `ERR_MONGODB`               another driver error.
    * - `ERR_INTERNAL`              a bug in the native core (a caught panic); the process lives on.
    */
@@ -50,6 +52,7 @@ declare namespace Lock {
     | 'ERR_INDEX'
     | 'ERR_MONGODB_SERVER'
     | 'ERR_MONGODB_NETWORK'
+    | 'ERR_MONGODB_TIMEOUT'
     | 'ERR_MONGODB'
     | 'ERR_INTERNAL'
 

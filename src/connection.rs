@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
 
 use mongodb::event::cmap::CmapEvent;
 use mongodb::event::command::CommandEvent;
@@ -17,6 +18,10 @@ use crate::error::{LockError, Result};
 /// Env var that turns on command monitoring (round-trip counting) for clients
 /// created afterwards. Off by default: monitoring copies every command.
 pub const MONITOR_ENV: &str = "MONGOOSE_DISTRIBUTED_LOCK_MONITOR";
+/// Bound on one lock operation when the connection string sets no
+/// `socketTimeoutMS`: the Rust driver has no socket timeout, and a server that
+/// accepts a connection but never answers must not hang a caller forever.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// The collection of the 0.0.x package's mongoose model `DistributedLock`.
 pub const DEFAULT_COLLECTION: &str = "distributedlocks";
 
@@ -59,6 +64,8 @@ impl Target {
 pub struct Shared {
     pub client: Client,
     pub clock: Arc<ServerClock>,
+    /// Longest time one acquire or release may take, from `socketTimeoutMS`.
+    pub operation_timeout: Duration,
     default_db: Option<String>,
     /// Namespaces whose unique index this process has ensured.
     indexed: Mutex<HashSet<String>>,
@@ -116,10 +123,10 @@ pub async fn shared(target: &Target) -> Result<Arc<Shared>> {
 
 async fn connect(target: &Target) -> Result<Arc<Shared>> {
     let mut options =
-        ClientOptions::parse(&target.uri)
+        parse_options(&target.uri)
             .await
-            .map_err(|e| LockError::InvalidUri {
-                message: redact(&e.kind.to_string(), target),
+            .map_err(|message| LockError::InvalidUri {
+                message: redact(&message, target),
             })?;
     if let Some(username) = &target.username {
         if options.credential.is_none() {
@@ -154,12 +161,15 @@ async fn connect(target: &Target) -> Result<Arc<Shared>> {
     }
 
     let default_db = options.default_database.clone();
+    // The driver accepts socketTimeoutMS but does not apply it; we do, per operation.
+    let operation_timeout = socket_timeout(&target.uri).unwrap_or(DEFAULT_OPERATION_TIMEOUT);
     let client = Client::with_options(options).map_err(|e| LockError::InvalidUri {
         message: redact(&e.kind.to_string(), target),
     })?;
     Ok(Arc::new(Shared {
         client,
         clock,
+        operation_timeout,
         default_db,
         indexed: Mutex::new(HashSet::new()),
     }))
@@ -175,6 +185,76 @@ fn redact(message: &str, target: &Target) -> String {
         out = out.replace(p, "****");
     }
     out
+}
+
+/// Options the Node driver (so mongoose) accepts in a connection string and
+/// the Rust driver refuses. `socketTimeoutMS` is applied by us, per operation.
+const NODE_ONLY_OPTIONS: &[&str] = &["socketTimeoutMS"];
+/// How many options the Rust driver may refuse before the string is refused.
+const MAX_IGNORED_OPTIONS: usize = 8;
+
+/// Parses a connection string the application's mongoose accepted. Options
+/// the Rust driver does not know are ignored, as the Node driver ignores
+/// unknown options (with a warning), instead of failing every lock call.
+async fn parse_options(uri: &str) -> std::result::Result<ClientOptions, String> {
+    let mut uri = uri.to_string();
+    for option in NODE_ONLY_OPTIONS {
+        uri = without_option(&uri, option);
+    }
+    for _ in 0..MAX_IGNORED_OPTIONS {
+        match ClientOptions::parse(&uri).await {
+            Ok(options) => return Ok(options),
+            Err(e) => {
+                let message = e.kind.to_string();
+                match refused_option(&message) {
+                    Some(option) if uri.to_ascii_lowercase().contains(&option) => {
+                        uri = without_option(&uri, &option)
+                    }
+                    _ => return Err(message),
+                }
+            }
+        }
+    }
+    Err("too many options the driver does not support".to_string())
+}
+
+/// The option named by the Rust driver's "<option> is an invalid option".
+fn refused_option(message: &str) -> Option<String> {
+    let start = message.find(": ").map_or(0, |i| i + 2);
+    let option = message[start..].split(" is an invalid option").next()?;
+    (option.len() < message.len() - start && !option.contains(char::is_whitespace))
+        .then(|| option.to_ascii_lowercase())
+}
+
+/// The connection string without option `key` (compared case-insensitively).
+fn without_option(uri: &str, key: &str) -> String {
+    let Some((base, query)) = uri.split_once('?') else {
+        return uri.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split(['&', ';'])
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            !name.eq_ignore_ascii_case(key)
+        })
+        .collect();
+    if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
+/// `socketTimeoutMS` from a connection string's options; 0 means none.
+fn socket_timeout(uri: &str) -> Option<Duration> {
+    let query = uri.split_once('?')?.1;
+    query
+        .split(['&', ';'])
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| key.eq_ignore_ascii_case("socketTimeoutMS"))
+        .and_then(|(_, value)| value.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
 }
 
 /// The password part of `scheme://user:password@host`, if any.
@@ -222,6 +302,46 @@ mod tests {
         assert_eq!(password_in_uri(&target.uri), Some("s3cret"));
         assert_eq!(redact("bad s3cret here", &target), "bad **** here");
         assert_eq!(password_in_uri("mongodb://host/db?x=a@b"), None);
+    }
+
+    #[test]
+    fn socket_timeout_is_read_from_the_options() {
+        let t = |uri: &str| socket_timeout(uri).map(|d| d.as_millis());
+        assert_eq!(t("mongodb://h/db?socketTimeoutMS=1500"), Some(1500));
+        assert_eq!(t("mongodb://h/?a=1&sockettimeoutms=20"), Some(20));
+        assert_eq!(t("mongodb://h/?socketTimeoutMS=0"), None);
+        assert_eq!(t("mongodb://h/?socketTimeoutMS=x"), None);
+        assert_eq!(t("mongodb://h/db"), None);
+    }
+
+    #[test]
+    fn options_are_removed_by_name() {
+        assert_eq!(
+            without_option("mongodb://h/db?socketTimeoutMS=5&w=1", "sockettimeoutms"),
+            "mongodb://h/db?w=1"
+        );
+        assert_eq!(
+            without_option("mongodb://h/db?socketTimeoutMS=5", "socketTimeoutMS"),
+            "mongodb://h/db"
+        );
+        assert_eq!(without_option("mongodb://h/db", "x"), "mongodb://h/db");
+    }
+
+    #[test]
+    fn refused_options_are_recognised() {
+        let msg = "An invalid argument was provided: bogusOption is an invalid option";
+        assert_eq!(refused_option(msg).as_deref(), Some("bogusoption"));
+        assert_eq!(refused_option("connection string contains no scheme"), None);
+    }
+
+    #[tokio::test]
+    async fn node_only_and_unknown_options_do_not_break_parsing() {
+        let options =
+            parse_options("mongodb://127.0.0.1:27017/app?socketTimeoutMS=100&bogusOption=1&w=1")
+                .await
+                .unwrap();
+        assert_eq!(options.default_database.as_deref(), Some("app"));
+        assert!(parse_options("localhost:27017").await.is_err());
     }
 
     #[test]

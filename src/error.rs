@@ -35,6 +35,11 @@ pub enum LockError {
         message: String,
         labels: Vec<String>,
     },
+    /// The operation did not finish within its bound (`socketTimeoutMS`).
+    Timeout {
+        operation: &'static str,
+        after_ms: u128,
+    },
     /// Any other driver error.
     Driver {
         operation: &'static str,
@@ -105,7 +110,7 @@ impl LockError {
 
     /// Whether the connection may have been replaced (the clock offset must be re-measured).
     pub fn is_network(&self) -> bool {
-        matches!(self, LockError::Network { .. })
+        matches!(self, LockError::Network { .. } | LockError::Timeout { .. })
     }
 
     /// The stable code the JS layer puts on the `Error` when the server gave none.
@@ -116,6 +121,7 @@ impl LockError {
             LockError::Index { .. } => "ERR_INDEX",
             LockError::Server { .. } => "ERR_MONGODB_SERVER",
             LockError::Network { .. } => "ERR_MONGODB_NETWORK",
+            LockError::Timeout { .. } => "ERR_MONGODB_TIMEOUT",
             LockError::Driver { .. } => "ERR_MONGODB",
             LockError::Internal { .. } => "ERR_INTERNAL",
         }
@@ -134,6 +140,13 @@ impl fmt::Display for LockError {
             } => {
                 write!(f, "{operation} failed: {message}")
             }
+            LockError::Timeout {
+                operation,
+                after_ms,
+            } => write!(
+                f,
+                "{operation} did not finish within {after_ms} ms (socketTimeoutMS)"
+            ),
             LockError::Driver { operation, message } => write!(f, "{operation} failed: {message}"),
             LockError::Internal { message } => write!(f, "internal error: {message}"),
         }

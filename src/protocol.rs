@@ -142,8 +142,20 @@ impl Locks {
         self.shared.clock.now_ms(&self.shared.client).await
     }
 
-    /// Keeps the clock honest after a connection broke.
-    fn note<T>(&self, result: Result<T>) -> Result<T> {
+    /// Bounds `work` by the operation timeout, and keeps the clock honest
+    /// after a connection broke.
+    async fn bounded<T>(
+        &self,
+        operation: &'static str,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let limit = self.shared.operation_timeout;
+        let result = tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            Err(LockError::Timeout {
+                operation,
+                after_ms: limit.as_millis(),
+            })
+        });
         if let Err(e) = &result {
             if e.is_network() {
                 self.shared.clock.mark_stale();
@@ -155,8 +167,8 @@ impl Locks {
     /// Tries once to take the lock `name` for `timeout_ms`.
     /// `Ok(None)` means another holder has it and it has not expired.
     pub async fn acquire(&self, name: &str, timeout_ms: i64) -> Result<Option<Acquired>> {
-        let result = self.acquire_inner(name, timeout_ms).await;
-        self.note(result)
+        self.bounded("acquire", self.acquire_inner(name, timeout_ms))
+            .await
     }
 
     async fn acquire_inner(&self, name: &str, timeout_ms: i64) -> Result<Option<Acquired>> {
@@ -247,13 +259,12 @@ impl Locks {
     /// Releases the lock document `lock_id` if it has not expired.
     /// Returns `true` when it had expired (the 0.0.x `lockTimeouted`).
     pub async fn release(&self, lock_id: ObjectId) -> Result<bool> {
-        let result = async {
+        self.bounded("release", async {
             let now = self.now_ms().await?;
             let filter = doc! { "_id": lock_id, "expire": { "$gt": DateTime::from_millis(now) } };
             Ok(self.delete_exact(filter).await? == 0)
-        }
-        .await;
-        self.note(result)
+        })
+        .await
     }
 
     /// Whether the unique index on `name` is in place right now.

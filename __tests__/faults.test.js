@@ -1,0 +1,128 @@
+'use strict'
+// Faults: the server killed in the middle of a stress run and restarted, a
+// server that stops answering, and a lock holder killed with SIGKILL.
+const fs = require('fs')
+const net = require('net')
+const os = require('os')
+const path = require('path')
+const Lock = require('..')
+const { startFerretDB } = require('../scripts/ferretdb')
+const { startStress } = require('../scripts/stress')
+const { uriFor, freshDb, rawDb, lockWorker, waitFor } = require('./support/helpers')
+
+afterAll(() => Lock.close())
+
+function freePort () {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    }).on('error', reject)
+  })
+}
+
+// These tests kill and stop their server, so they run on one of their own
+// (the embedded FerretDB); with MONGODB_URI pointing elsewhere they are skipped.
+const ownServer = process.env.TEST_SERVER === 'ferretdb' ? describe : describe.skip
+
+ownServer('a server that dies or hangs', () => {
+  let dataDir
+  let port
+  let server
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdl-faults-'))
+    port = await freePort()
+    server = await startFerretDB({ dataDir, port })
+  })
+  afterAll(async () => {
+    if (server) await server.stop()
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  test('killed mid-run: calls fail fast, nothing hangs, locking resumes after restart, never two holders', async () => {
+    const uri = `mongodb://127.0.0.1:${port}/faults?serverSelectionTimeoutMS=1000&connectTimeoutMS=1000&heartbeatFrequencyMS=500`
+    const acquiredAt = []
+    const errorsAt = new Map() // worker -> first error time after the kill
+    let killedAt = Infinity
+    const run = startStress({
+      uri,
+      processes: 4,
+      iterations: 0, // until stopped
+      timeout: 2000,
+      pollInterval: 50,
+      criticalMs: 5,
+      onMessage: (m, _child, i) => {
+        if (m.type === 'acquired') acquiredAt.push({ i, at: m.at })
+        if (m.type === 'error' && m.at >= killedAt && !errorsAt.has(i)) errorsAt.set(i, m.at)
+      }
+    })
+    try {
+      await waitFor(() => acquiredAt.length >= 20)
+      killedAt = Date.now()
+      server.child.kill('SIGKILL')
+      await server.stop()
+      // Every worker gets an Error, within the connection string's bounds.
+      await waitFor(() => errorsAt.size === 4, { timeoutMs: 15000 })
+      const slowest = Math.max(...[...errorsAt.values()].map((at) => at - killedAt))
+      expect(slowest).toBeLessThan(1000 + 3000)
+
+      const restartedAt = Date.now()
+      server = await startFerretDB({ dataDir, port })
+      await waitFor(() => acquiredAt.some((a) => a.at > restartedAt), { timeoutMs: 30000 })
+      const recoveryMs = Math.min(...acquiredAt.filter((a) => a.at > restartedAt).map((a) => a.at)) - restartedAt
+      // Locking resumes for everyone, not just one lucky worker.
+      await waitFor(() => new Set(acquiredAt.filter((a) => a.at > restartedAt).map((a) => a.i)).size === 4, { timeoutMs: 30000 })
+      run.stop()
+      const total = await run.done
+      expect(total.overlaps).toBe(0)
+      console.log(`faults: ${JSON.stringify({ ...total, slowestErrorAfterKillMs: slowest, recoveryMs })}`)
+    } finally {
+      run.stop()
+      for (const w of run.workers) if (w.exitCode === null) w.kill('SIGKILL')
+    }
+  }, 120000)
+
+  test('a server that stops answering: the call fails after socketTimeoutMS instead of hanging', async () => {
+    const uri = `mongodb://127.0.0.1:${port}/faults_hang?socketTimeoutMS=1000&serverSelectionTimeoutMS=5000`
+    const lock = Lock('hang', { uri })
+    expect(await lock.acquire()).toBe(true)
+    process.kill(server.pid, 'SIGSTOP')
+    try {
+      const started = Date.now()
+      const error = await lock.release().catch((e) => e)
+      expect(error.code).toBe('ERR_MONGODB_TIMEOUT')
+      expect(Date.now() - started).toBeLessThan(4000)
+      expect(lock.lockId).not.toBeNull() // not released: the state says so
+    } finally {
+      process.kill(server.pid, 'SIGCONT')
+    }
+    // The abandoned delete may still have been applied once the server woke
+    // up: either way the release goes through and the lock is free again.
+    expect(typeof await lock.release()).toBe('boolean')
+    expect(lock.lockId).toBeNull()
+    expect(await Lock('hang', { uri }).acquire()).toBe(true)
+  }, 30000)
+})
+
+test('a holder killed with SIGKILL leaves a lock others take once its timeout has passed, not before', async () => {
+  const DB = freshDb('faults_holder')
+  const uri = uriFor(DB)
+  const raw = await rawDb(DB)
+  try {
+    const holder = await lockWorker('native', uri)
+    expect((await holder.call('acquire', 'victim', 'victim', { timeout: 1500 })).value).toBe(true)
+    holder.child.kill('SIGKILL')
+    const held = await raw.db.collection('distributedlocks').findOne({ name: 'victim' })
+    const waiter = Lock('victim', { uri, pollInterval: 25 })
+    expect(await waiter.acquire()).toBe(false)
+    expect(await waiter.pollAcquire()).toBe(true)
+    const taken = await raw.db.collection('distributedlocks').findOne({ name: 'victim' })
+    expect(taken._id.toHexString()).toBe(waiter.lockId)
+    expect(taken.inserted.getTime()).toBeGreaterThanOrEqual(held.expire.getTime() - 25)
+    expect(taken.inserted.getTime() - held.expire.getTime()).toBeLessThan(2000)
+    await waiter.release()
+  } finally {
+    await raw.db.dropDatabase()
+    await raw.close()
+  }
+})
