@@ -17,6 +17,19 @@ test.each(['released', 'held', 'callbacks'])('the process exits on its own when 
   expect(Date.now() - started).toBeLessThan(15000)
 })
 
+test('works in worker_threads; a worker exiting mid-call disturbs nothing', async () => {
+  const { code, signal, stdout, stderr } = await runFixture('threads.js', [uri], { timeoutMs: 30000 })
+  expect({ code, signal, stderr: stderr.replace(/\(node:\d+\) .*\n?/g, '') }).toEqual({ code: 0, signal: null, stderr: '' })
+  const out = JSON.parse(stdout.trim())
+  expect(out.mainBefore).toBe(true)
+  expect(out.workers[0]).toEqual([{ id: 1, own: true }, { id: 1, done: true }])
+  expect(out.workers[1]).toEqual([{ id: 2, own: true }, { id: 2, done: true }])
+  expect(out.terminatedExit).toBe(1)
+  expect(out.mainRelease).toBe(false)
+  expect(out.mainAfter).toBe(true)
+  expect(out.secondWave).toEqual(['busy', { id: 4, own: true }, { id: 4, done: true }])
+})
+
 const debugOnly = native.isDebugBuild() ? test : test.skip
 debugOnly('a panic in the core rejects the Promise and reaches the callback; Node lives on', async () => {
   const error = await Lock('__mdl_debug_panic__', { uri }).acquire().catch((e) => e)
