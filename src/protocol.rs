@@ -10,6 +10,16 @@
 //! `_id`). Deletes here only ever target one exact `_id`, and every takeover
 //! inserts a fresh `_id`, so a late or non-atomic delete can never remove the
 //! current holder's document.
+//!
+//! The unique index is what makes an insert exclusive, so an acquire must know
+//! the index was there. A collection that was dropped comes back on the next
+//! insert *without* it. Each acquire therefore inserts two documents in one
+//! ordered `insert` command: the lock, then an *index probe* whose name is
+//! that of a sentinel document kept in the collection. The probe failing with
+//! a duplicate key proves, in the same round trip, that the unique index
+//! existed right after the lock went in. If the probe goes in, the index (or
+//! the sentinel) is gone: the lock is withdrawn, the index rebuilt, and the
+//! acquire tried again.
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
@@ -29,6 +39,23 @@ pub const MAX_NAME_BYTES: usize = 1000;
 /// or vanished between two steps) before it reports the lock as taken.
 const MAX_ATTEMPTS: usize = 8;
 const INDEX_NAME: &str = "name_1";
+/// Name of the sentinel document (and of every index probe). Reserved: no
+/// lock may have it. It has no `expire`, so 0.0.x never takes it over.
+pub const INDEX_PROBE_NAME: &str = "mongoose-distributed-lock:index-probe";
+/// How often an acquire rebuilds the index before giving up: racing
+/// contenders may briefly leave duplicate names that stop the build.
+const INDEX_BUILD_ATTEMPTS: usize = 10;
+
+/// What one lock-plus-probe insert found out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inserted {
+    /// The lock went in and the probe hit the unique index: acquired.
+    Proven,
+    /// The name is taken: the lock hit the unique index (the probe was not tried).
+    Taken,
+    /// Both went in: the index or the sentinel is missing.
+    Unproven,
+}
 
 /// A lock taken: its document's id and the server time it was taken at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +75,12 @@ pub fn validate_name(name: &str) -> Result<()> {
                 "lock name is {} bytes long; the limit is {MAX_NAME_BYTES}",
                 name.len()
             ),
+        ));
+    }
+    if name == INDEX_PROBE_NAME {
+        return Err(LockError::invalid(
+            "ERR_INVALID_NAME",
+            format!("the lock name {INDEX_PROBE_NAME:?} is reserved"),
         ));
     }
     if name.contains('\u{0}') {
@@ -190,34 +223,62 @@ impl Locks {
                 "expire": DateTime::from_millis(expiry(now, timeout_ms)?),
                 "inserted": DateTime::from_millis(now),
             };
-            match self.coll.insert_one(lock).await {
-                Ok(_) => {
+            let probe_id = ObjectId::new();
+            let acquired = Acquired {
+                lock_id,
+                time_acquired_ms: now,
+            };
+            match self.insert_with_probe(lock, probe_doc(probe_id)).await? {
+                Inserted::Proven => return Ok(Some(acquired)),
+                Inserted::Taken => {
+                    if !self.take_over_if_expired(name).await? {
+                        return Ok(None);
+                    }
+                }
+                Inserted::Unproven => {
                     if self.index_present().await? {
-                        return Ok(Some(Acquired {
-                            lock_id,
-                            time_acquired_ms: now,
-                        }));
+                        // Only the sentinel was missing: our probe is the new one.
+                        return Ok(Some(acquired));
                     }
                     // The collection was dropped and our insert re-created it
                     // without the index: the insert proves nothing. Undo it,
                     // rebuild the index and try again.
                     self.shared.set_index_ensured(&self.namespace, false);
                     self.delete_exact(doc! { "_id": lock_id }).await?;
+                    self.delete_exact(doc! { "_id": probe_id }).await?;
                     self.ensure_index().await?;
-                }
-                Err(e) => {
-                    let err = LockError::driver("insert", e);
-                    if err.server_code() != Some(DUPLICATE_KEY) {
-                        return Err(err);
-                    }
-                    if !self.take_over_if_expired(name).await? {
-                        return Ok(None);
-                    }
                 }
             }
         }
         // Others kept winning the races for this name: report it as taken.
         Ok(None)
+    }
+
+    /// Inserts the lock, then the probe, in one ordered `insert` command.
+    async fn insert_with_probe(&self, lock: Document, probe: Document) -> Result<Inserted> {
+        let lock_id = lock.get("_id").cloned().unwrap_or(Bson::Null);
+        let command = doc! {
+            "insert": self.coll.name(),
+            "documents": [lock, probe],
+            "ordered": true,
+        };
+        let reply = self
+            .db()
+            .run_command(command)
+            .await
+            .map_err(|e| LockError::driver("insert", e))?;
+        let outcome = classify_insert_reply(&reply);
+        if outcome.is_err() && write_error_index(&reply) != Some(0) {
+            // The lock may have gone in before the failure: take it back.
+            let _ = self.delete_exact(doc! { "_id": lock_id }).await;
+        }
+        outcome
+    }
+
+    fn db(&self) -> mongodb::Database {
+        self.shared
+            .client
+            .database(self.coll.namespace().db.as_str())
     }
 
     /// After a duplicate key: removes the holder if it has expired.
@@ -293,11 +354,16 @@ impl Locks {
         Ok(indexes.iter().any(is_unique_name_index))
     }
 
-    /// Makes sure the unique index on `name` exists, creating it if needed.
-    /// It is created like the 0.0.x mongoose model creates it, so either
-    /// side's index creation is a no-op for the other.
+    /// Makes sure the unique index on `name` and the sentinel exist.
+    /// The index is created like the 0.0.x mongoose model creates it, so
+    /// either side's index creation is a no-op for the other.
     pub async fn ensure_index(&self) -> Result<()> {
-        if !self.index_present().await? {
+        let mut last_error = None;
+        for attempt in 0..INDEX_BUILD_ATTEMPTS {
+            if self.index_present().await? {
+                last_error = None;
+                break;
+            }
             let model = IndexModel::builder()
                 .keys(doc! { "name": 1 })
                 .options(
@@ -307,21 +373,97 @@ impl Locks {
                         .build(),
                 )
                 .build();
-            if let Err(e) = self.coll.create_index(model).await {
-                let err = LockError::driver("createIndexes", e);
-                // Someone else created it at the same time: fine if it is the right one.
-                if !self.index_present().await? {
-                    return Err(LockError::Index {
-                        message: format!(
-                            "cannot create the unique index on `name` in {}: {err}",
-                            self.namespace
-                        ),
-                    });
+            match self.coll.create_index(model).await {
+                Ok(_) => {
+                    last_error = None;
+                    break;
+                }
+                // Duplicate names stop the build; contenders that raced into
+                // a dropped collection are withdrawing theirs: wait a little.
+                Err(e) => {
+                    last_error = Some(LockError::driver("createIndexes", e));
+                    let pause =
+                        5 + 5 * attempt as u64 + u64::from(ObjectId::new().bytes()[11] % 10);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+            }
+        }
+        if let Some(err) = last_error {
+            return Err(LockError::Index {
+                message: format!(
+                    "cannot create the unique index on `name` in {}: {err}",
+                    self.namespace
+                ),
+            });
+        }
+        match self.coll.insert_one(probe_doc(ObjectId::new())).await {
+            Ok(_) => {}
+            Err(e) => {
+                let err = LockError::driver("insert", e);
+                if err.server_code() != Some(DUPLICATE_KEY) {
+                    return Err(err);
                 }
             }
         }
         self.shared.set_index_ensured(&self.namespace, true);
         Ok(())
+    }
+}
+
+/// The sentinel, or an index probe: same name, fresh `_id`.
+fn probe_doc(id: ObjectId) -> Document {
+    doc! {
+        "_id": id,
+        "name": INDEX_PROBE_NAME,
+        "note": "kept by mongoose-distributed-lock to prove the unique index on name exists",
+    }
+}
+
+/// The `index` of the first write error in an `insert` reply, if any.
+fn write_error_index(reply: &Document) -> Option<i64> {
+    let first = reply
+        .get_array("writeErrors")
+        .ok()?
+        .first()?
+        .as_document()?;
+    match first.get("index")? {
+        Bson::Int32(i) => Some(i64::from(*i)),
+        Bson::Int64(i) => Some(*i),
+        _ => None,
+    }
+}
+
+/// Reads the reply of the lock-plus-probe `insert` command.
+fn classify_insert_reply(reply: &Document) -> Result<Inserted> {
+    if let Ok(wce) = reply.get_document("writeConcernError") {
+        return Err(LockError::Server {
+            operation: "insert",
+            code: wce.get_i32("code").unwrap_or(64),
+            code_name: wce.get_str("codeName").ok().map(str::to_string),
+            message: wce
+                .get_str("errmsg")
+                .unwrap_or("write concern error")
+                .to_string(),
+            labels: Vec::new(),
+        });
+    }
+    let Ok(errors) = reply.get_array("writeErrors") else {
+        return Ok(Inserted::Unproven);
+    };
+    let Some(first) = errors.first().and_then(Bson::as_document) else {
+        return Ok(Inserted::Unproven);
+    };
+    let code = first.get_i32("code").unwrap_or(0);
+    match (write_error_index(reply), code) {
+        (Some(0), DUPLICATE_KEY) => Ok(Inserted::Taken),
+        (Some(1), DUPLICATE_KEY) => Ok(Inserted::Proven),
+        _ => Err(LockError::Server {
+            operation: "insert",
+            code,
+            code_name: first.get_str("codeName").ok().map(str::to_string),
+            message: first.get_str("errmsg").unwrap_or("write error").to_string(),
+            labels: Vec::new(),
+        }),
     }
 }
 
@@ -346,6 +488,35 @@ mod tests {
             validate_name("a\u{0}b").unwrap_err().code(),
             "ERR_INVALID_NAME"
         );
+    }
+
+    #[test]
+    fn the_probe_name_is_reserved() {
+        assert_eq!(
+            validate_name(INDEX_PROBE_NAME).unwrap_err().code(),
+            "ERR_INVALID_NAME"
+        );
+    }
+
+    #[test]
+    fn insert_replies_are_classified() {
+        let dup = |index: i32| doc! { "n": 1, "ok": 1.0, "writeErrors": [{ "index": index, "code": 11000, "errmsg": "E11000" }] };
+        assert_eq!(classify_insert_reply(&dup(1)).unwrap(), Inserted::Proven);
+        assert_eq!(classify_insert_reply(&dup(0)).unwrap(), Inserted::Taken);
+        assert_eq!(
+            classify_insert_reply(&doc! { "n": 2, "ok": 1.0 }).unwrap(),
+            Inserted::Unproven
+        );
+        let other = doc! { "n": 0, "ok": 1.0, "writeErrors": [{ "index": 0, "code": 121, "errmsg": "invalid" }] };
+        assert_eq!(
+            classify_insert_reply(&other).unwrap_err().server_code(),
+            Some(121)
+        );
+        let wce =
+            doc! { "n": 1, "ok": 1.0, "writeConcernError": { "code": 64, "errmsg": "timeout" } };
+        assert!(classify_insert_reply(&wce).is_err());
+        assert_eq!(write_error_index(&dup(1)), Some(1));
+        assert_eq!(write_error_index(&doc! {}), None);
     }
 
     #[test]
