@@ -49,37 +49,75 @@ function deliver (promise, callback) {
   return undefined
 }
 
-Lock.prototype._acquireOnce = async function () {
-  const name = check.storedName(this.name)
-  if (this.lockId) throw errors.alreadyAcquired()
-  const timeout = check.timeout(this.timeout)
-  const store = await resolveStore(this[kOptions])
+/**
+ * Waiters in this process, per store and lock name: a release here wakes them
+ * at once instead of leaving them to their next poll.
+ */
+const waiters = new WeakMap() // LockStore -> Map<name, Set<wake>>
+
+function waitersOf (store, name) {
+  let byName = waiters.get(store)
+  if (!byName) waiters.set(store, (byName = new Map()))
+  let set = byName.get(name)
+  if (!set) byName.set(name, (set = new Set()))
+  return set
+}
+
+function wakeWaiters (store, name) {
+  const byName = waiters.get(store)
+  const set = byName && byName.get(name)
+  if (set) for (const wake of set) wake()
+}
+
+/** Sleeps `ms`, or less if a release of `name` in this process comes first. */
+function pause (store, name, ms) {
+  return new Promise((resolve) => {
+    const set = waitersOf(store, name)
+    const wake = () => {
+      clearTimeout(timer)
+      set.delete(wake)
+      if (set.size === 0) waiters.get(store).delete(name)
+      resolve()
+    }
+    const timer = setTimeout(wake, ms)
+    set.add(wake)
+  })
+}
+
+async function acquireOnce (lock) {
+  const name = check.storedName(lock.name)
+  if (lock.lockId) throw errors.alreadyAcquired()
+  const timeout = check.timeout(lock.timeout)
+  const store = await resolveStore(lock[kOptions])
   const reply = await store.acquire(name, timeout)
   if (reply.error) throw errors.fromFailure(reply.error)
-  if (!reply.acquired) return false
-  this.lockId = reply.lockId
-  this.timeAquired = reply.timeAcquired
-  return true
+  if (!reply.acquired) return { acquired: false, store, name }
+  lock.lockId = reply.lockId
+  lock.timeAquired = reply.timeAcquired
+  return { acquired: true }
 }
 
-Lock.prototype._pollAcquire = async function () {
+async function pollAcquire (lock) {
   for (let attempts = 1; ; attempts++) {
-    if (await this._acquireOnce()) return true
-    if (attempts >= check.probeMaxAttempts(this.probeMaxAttempts)) throw errors.pollTimeout(this.name)
-    await new Promise((resolve) => setTimeout(resolve, check.pollInterval(this.pollInterval)))
+    const attempt = await acquireOnce(lock)
+    if (attempt.acquired) return true
+    if (attempts >= check.probeMaxAttempts(lock.probeMaxAttempts)) throw errors.pollTimeout(lock.name)
+    await pause(attempt.store, attempt.name, check.pollInterval(lock.pollInterval))
   }
 }
 
-Lock.prototype._release = async function () {
-  if (!this.lockId) throw errors.notAcquired()
-  const lockId = check.lockId(this.lockId)
-  const store = await resolveStore(this[kOptions])
+async function release (lock) {
+  if (!lock.lockId) throw errors.notAcquired()
+  const lockId = check.lockId(lock.lockId)
+  const store = await resolveStore(lock[kOptions])
   const reply = await store.release(lockId)
   if (reply.error) throw errors.fromFailure(reply.error)
-  if (this.lockId === lockId) {
-    this.lockId = null
-    this.timeAquired = null
+  if (lock.lockId === lockId) {
+    lock.lockId = null
+    lock.timeAquired = null
   }
+  // The name is free (or was already taken over): let local waiters try now.
+  if (typeof lock.name === 'string' || typeof lock.name === 'number') wakeWaiters(store, String(lock.name))
   return reply.timedOut
 }
 
@@ -89,16 +127,17 @@ Lock.prototype._release = async function () {
  */
 Lock.prototype.acquire = function (callback) {
   check.callback(callback)
-  return deliver(this._acquireOnce(), callback)
+  return deliver(acquireOnce(this).then((attempt) => attempt.acquired), callback)
 }
 
 /**
  * Tries every `pollInterval` ms until the lock is taken or `probeMaxAttempts`
  * tries are used up, then fails with `timeout in pollAquire for lock name…`.
+ * A release of the same lock in this process wakes it at once.
  */
 Lock.prototype.pollAcquire = function (callback) {
   check.callback(callback)
-  return deliver(this._pollAcquire(), callback)
+  return deliver(pollAcquire(this), callback)
 }
 // 0.0.x spelled it this way; both names stay.
 Lock.prototype.pollAquire = Lock.prototype.pollAcquire
@@ -109,7 +148,7 @@ Lock.prototype.pollAquire = Lock.prototype.pollAcquire
  */
 Lock.prototype.release = function (callback) {
   check.callback(callback)
-  return deliver(this._release(), callback)
+  return deliver(release(this), callback)
 }
 
 /** Closes every pooled connection; locks used afterwards connect again. */

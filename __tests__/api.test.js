@@ -2,7 +2,8 @@
 // The public API as 0.0.1 defines it: factory, options, properties,
 // acquire / pollAcquire / release, callbacks and Promises, and errors.
 const Lock = require('..')
-const { uriFor, freshDb, rawDb } = require('./support/helpers')
+const native = require('../lib/native')
+const { uriFor, freshDb, rawDb, waitFor } = require('./support/helpers')
 
 const DB = freshDb('api')
 const uri = uriFor(DB)
@@ -155,6 +156,21 @@ describe('pollAcquire', () => {
     await holder.release()
     expect(await polling).toBe(true)
     expect(waiter.lockId).toMatch(/^[0-9a-f]{24}$/)
+    await waiter.release()
+  })
+
+  test('a release in this process wakes a local waiter at once, not at its next poll', async () => {
+    const holder = make(fresh())
+    const waiter = make(holder.name, { pollInterval: 30000 })
+    expect(await holder.acquire()).toBe(true)
+    native.resetCommandCounts()
+    const polling = waiter.pollAcquire()
+    // Wait for the waiter's first (failed) try: its look at the holder.
+    await waitFor(() => native.commandCounts().find >= 1)
+    const released = Date.now()
+    await holder.release()
+    expect(await polling).toBe(true)
+    expect(Date.now() - released).toBeLessThan(10000) // its next poll was 30 s away
     await waiter.release()
   })
 
