@@ -50,6 +50,12 @@ export interface Failure {
 /** Whether this binary is a debug build (it then has test-only panic triggers). */
 export declare function isDebugBuild(): boolean
 
+/**
+ * Does nothing, asynchronously: the benchmark's measure of one trip across
+ * the N-API boundary and back (a Promise settled from the Tokio runtime).
+ */
+export declare function noop(): Promise<number>
+
 export interface ReleaseReply {
   /** The lock had expired before the release (0.0.x `lockTimeouted`). */
   timedOut: boolean

@@ -839,4 +839,5 @@ module.exports.LockStore = nativeBinding.LockStore
 module.exports.closeAll = nativeBinding.closeAll
 module.exports.commandCounts = nativeBinding.commandCounts
 module.exports.isDebugBuild = nativeBinding.isDebugBuild
+module.exports.noop = nativeBinding.noop
 module.exports.resetCommandCounts = nativeBinding.resetCommandCounts

@@ -1,0 +1,375 @@
+'use strict'
+// npm run bench [-- --quick]: this package against mongoose-distributed-lock
+// 0.0.1 and mongodb-lock 1.0.1 on one server (the embedded FerretDB unless
+// MONGODB_URI is set), systems alternating block by block so that drift in
+// machine speed hits all of them alike. Prints a markdown table and writes
+// docs/bench/{results.md,results.json,latency.svg}.
+const { fork, execFileSync } = require('child_process')
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+const { performance } = require('perf_hooks')
+const { SYSTEMS, LABELS, open, withDb, sleep } = require('./systems')
+const { renderSvg } = require('./chart')
+
+const QUICK = process.argv.includes('--quick')
+const OUT_DIR = path.join(__dirname, '..', 'docs', 'bench')
+const now = () => performance.timeOrigin + performance.now()
+const log = (...a) => console.error(...a)
+
+// Sizes: enough for stable medians and p99s, small enough for a few minutes.
+const SIZES = QUICK
+  ? { blocks: 2, perBlock: 10, handoff: { 500: 2, 50: 3 }, inProcess: 3, concurrentBlocks: 1, concurrentMs: 300, noop: 2000, rustCycles: 50 }
+  : { blocks: 10, perBlock: 60, handoff: { 500: 40, 50: 150 }, inProcess: 30, concurrentBlocks: 3, concurrentMs: 2000, noop: 20000, rustCycles: 600 }
+
+function stats (values) {
+  const s = [...values].sort((a, b) => a - b)
+  const at = (q) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]
+  const mean = s.reduce((a, b) => a + b, 0) / s.length
+  return { n: s.length, median: at(0.5), p99: at(0.99), mean, min: s[0], max: s[s.length - 1] }
+}
+
+/** Systems in a different order each block. */
+const rotated = (list, block) => list.map((_, i) => list[(i + block) % list.length])
+
+async function cycles (systems) {
+  const samples = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
+  const locks = Object.fromEntries(Object.entries(systems).map(([s, sys]) => [s, sys.make('bench-cycle', { timeout: 60000 })]))
+  for (const lock of Object.values(locks)) for (let i = 0; i < 20; i++) { await lock.acquire(); await lock.release() }
+  for (let b = 0; b < SIZES.blocks; b++) {
+    for (const s of rotated(Object.keys(systems), b)) {
+      for (let i = 0; i < SIZES.perBlock; i++) {
+        const t0 = now()
+        if (!await locks[s].acquire()) throw new Error(`${s}: bench-cycle was not free`)
+        await locks[s].release()
+        samples[s].push(now() - t0)
+      }
+    }
+  }
+  return samples
+}
+
+async function heldAcquires (systems) {
+  const samples = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
+  const holders = {}
+  const contenders = {}
+  for (const [s, sys] of Object.entries(systems)) {
+    holders[s] = sys.make('bench-held', { timeout: 600000 })
+    if (!await holders[s].acquire()) throw new Error(`${s}: bench-held was not free`)
+    contenders[s] = sys.make('bench-held', { timeout: 600000 })
+    for (let i = 0; i < 10; i++) await contenders[s].acquire()
+  }
+  for (let b = 0; b < SIZES.blocks; b++) {
+    for (const s of rotated(Object.keys(systems), b)) {
+      for (let i = 0; i < SIZES.perBlock; i++) {
+        const t0 = now()
+        if (await contenders[s].acquire()) throw new Error(`${s}: took a held lock`)
+        samples[s].push(now() - t0)
+      }
+    }
+  }
+  for (const h of Object.values(holders)) await h.release()
+  return samples
+}
+
+function startWaiter (system, uri) {
+  const child = fork(path.join(__dirname, 'child.js'), ['waiter', system, uri], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const pending = new Set()
+  child.on('exit', (code) => {
+    for (const p of pending) p.reject(new Error(`${system} waiter exited with ${code}`))
+  })
+  const next = (key) => new Promise((resolve, reject) => {
+    const entry = { reject }
+    const on = (m) => {
+      if (!(key in m)) return
+      child.off('message', on)
+      pending.delete(entry)
+      resolve(m)
+    }
+    pending.add(entry)
+    child.on('message', on)
+  })
+  return { child, next, ready: next('ready') }
+}
+
+/** Release in this process, acquisition by a waiter in pollAcquire in another. */
+async function crossProcessHandoff (systems, uri) {
+  const waiters = {}
+  for (const s of Object.keys(systems)) { waiters[s] = startWaiter(s, uri); await waiters[s].ready }
+  const result = {}
+  for (const pollInterval of [500, 50]) {
+    const samples = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
+    for (let k = 0; k < SIZES.handoff[pollInterval]; k++) {
+      for (const s of rotated(Object.keys(systems), k)) {
+        const name = `bench-handoff-${pollInterval}-${k}`
+        const holder = systems[s].make(name, { timeout: 60000 })
+        if (!await holder.acquire()) throw new Error(`${s}: ${name} was not free`)
+        const polling = waiters[s].next('polling')
+        const acquired = waiters[s].next('acquiredAt')
+        waiters[s].child.send({ cmd: 'wait', name, pollInterval })
+        await polling
+        // Release at a random phase of the waiter's polling.
+        await sleep(20 + Math.random() * pollInterval)
+        const releasedAt = now()
+        await holder.release()
+        samples[s].push((await acquired).acquiredAt - releasedAt)
+      }
+    }
+    result[pollInterval] = samples
+  }
+  for (const w of Object.values(waiters)) w.child.send({ cmd: 'exit' })
+  return result
+}
+
+/** The same between two waiters in one process (pollInterval 500, the default). */
+async function inProcessHandoff (systems) {
+  const samples = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
+  const afterRelease = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
+  const releases = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
+  for (let k = 0; k < SIZES.inProcess; k++) {
+    for (const s of rotated(Object.keys(systems), k)) {
+      const name = `bench-local-${k}`
+      const holder = systems[s].make(name, { timeout: 60000, pollInterval: 500 })
+      const waiter = systems[s].make(name, { timeout: 60000, pollInterval: 500 })
+      if (!await holder.acquire()) throw new Error(`${s}: ${name} was not free`)
+      let acquiredAt = 0
+      const polling = waiter.pollAcquire().then(() => { acquiredAt = now() })
+      await sleep(20 + Math.random() * 500)
+      const releasedAt = now()
+      await holder.release()
+      const releaseReturnedAt = now()
+      await polling
+      samples[s].push(acquiredAt - releasedAt)
+      releases[s].push(releaseReturnedAt - releasedAt)
+      afterRelease[s].push(acquiredAt - releaseReturnedAt)
+      await waiter.release()
+    }
+  }
+  return { samples, afterRelease, releases }
+}
+
+/** 8 concurrent workers over 100 names, one try each time: cycles per second. */
+async function concurrentWorkers (systems) {
+  const samples = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
+  for (let b = 0; b < SIZES.concurrentBlocks; b++) {
+    for (const s of rotated(Object.keys(systems), b)) {
+      const deadline = Date.now() + SIZES.concurrentMs
+      let done = 0
+      const started = now()
+      await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+        const locks = new Map()
+        while (Date.now() < deadline) {
+          const name = `bench-many-${Math.floor(Math.random() * 100)}`
+          if (!locks.has(name)) locks.set(name, systems[s].make(name, { timeout: 60000 }))
+          const lock = locks.get(name)
+          if (await lock.acquire()) { await lock.release(); done++ }
+        }
+      }))
+      samples[s].push(done / ((now() - started) / 1000))
+    }
+  }
+  return samples
+}
+
+function childJson (role, system, uri, nodeArgs = [], env = {}) {
+  const out = execFileSync(process.execPath, [...nodeArgs, path.join(__dirname, 'child.js'), role, system, uri], {
+    encoding: 'utf8', env: { ...process.env, ...env }
+  })
+  return JSON.parse(out.trim().split('\n').pop())
+}
+
+async function noopOverhead () {
+  const native = require('../lib/native')
+  const samples = []
+  for (let i = 0; i < 1000; i++) await native.noop()
+  for (let i = 0; i < SIZES.noop; i++) {
+    const t0 = now()
+    await native.noop()
+    samples.push((now() - t0) * 1000)
+  }
+  return stats(samples)
+}
+
+function rustCycle (uri) {
+  try {
+    const out = execFileSync('cargo', ['run', '--quiet', '--release', '--no-default-features', '--features', 'bench', '--example', 'cycle', '--', withDb(uri, 'bench_rust'), String(SIZES.rustCycles)], {
+      cwd: path.join(__dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']
+    })
+    return JSON.parse(out.trim().split('\n').pop())
+  } catch (err) {
+    return { error: err.message.split('\n')[0] }
+  }
+}
+
+async function serverVersion (uri) {
+  const { MongoClient } = require('mongoose8').mongo
+  const client = new MongoClient(uri)
+  try {
+    await client.connect()
+    const info = await client.db('admin').command({ buildInfo: 1 })
+    if (!info.ferretdbVersion) return `MongoDB ${info.version}`
+    // The embedded launcher's build carries no version stamp; its go.mod pins it.
+    const version = info.ferretdbVersion === 'unknown' ? 'v1.24.2' : info.ferretdbVersion
+    return `FerretDB ${version}, SQLite backend (MongoDB ${info.version} compatible)`
+  } finally {
+    await client.close()
+  }
+}
+
+const ms = (v) => v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`
+const ratio = (a, b) => `${(a / b).toFixed(2)}×`
+
+async function main () {
+  let server = null
+  let uri = process.env.MONGODB_URI
+  if (!uri) {
+    const { startFerretDB } = require('../scripts/ferretdb')
+    server = await startFerretDB()
+    uri = server.uri
+  }
+  const started = Date.now()
+  const machine = {
+    cpu: os.cpus()[0].model.trim(),
+    cores: os.cpus().length,
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    server: await serverVersion(uri),
+    date: new Date().toISOString().slice(0, 10),
+    quick: QUICK
+  }
+  log(`bench on ${machine.server}; ${machine.cpu}, ${machine.cores} cores${QUICK ? ' (quick run)' : ''}`)
+
+  const systems = {}
+  const unavailable = {}
+  for (const s of SYSTEMS) {
+    try { systems[s] = await open(s, uri) } catch (err) { unavailable[s] = err.message; log(`${s} cannot run: ${err.message}`) }
+  }
+  const r = { machine, unavailable, labels: LABELS }
+  try {
+    log('uncontended cycles…'); r.cycle = await cycles(systems)
+    log('failed acquires on a held lock…'); r.held = await heldAcquires(systems)
+    log('handoff across processes (pollInterval 500 and 50)…'); r.handoff = await crossProcessHandoff(systems, uri)
+    log('handoff within one process…')
+    const local = await inProcessHandoff(systems)
+    r.localHandoff = local.samples
+    r.localAfterRelease = local.afterRelease
+    r.localReleases = local.releases
+    log('8 concurrent workers over 100 names…'); r.concurrent = await concurrentWorkers(systems)
+    log('memory of 10,000 idle locks…')
+    r.memory = {}
+    for (const s of Object.keys(systems)) r.memory[s] = childJson('memory', s, uri, ['--expose-gc'])
+    log('round trips per operation (command monitoring)…')
+    r.roundTrips = {}
+    for (const s of Object.keys(systems)) {
+      // The native core counts commands only when monitoring is on at client creation.
+      r.roundTrips[s] = childJson('roundtrips', s, uri, [], { MONGOOSE_DISTRIBUTED_LOCK_MONITOR: '1' })
+    }
+    log('N-API boundary…')
+    r.noop = await noopOverhead()
+    r.rust = rustCycle(uri)
+  } finally {
+    for (const sys of Object.values(systems)) await sys.close()
+    if (server) await server.stop()
+  }
+  r.seconds = (Date.now() - started) / 1000
+  report(r)
+}
+
+function report (r) {
+  const present = SYSTEMS.filter((s) => r.cycle[s])
+  const st = (samples) => Object.fromEntries(Object.entries(samples).map(([s, v]) => [s, stats(v)]))
+  const cycle = st(r.cycle)
+  const held = st(r.held)
+  const h500 = st(r.handoff[500])
+  const h50 = st(r.handoff[50])
+  const local = st(r.localHandoff)
+  const afterRelease = st(r.localAfterRelease)
+  const releaseRt = st(r.localReleases)
+  const conc = st(r.concurrent)
+  const total = (counts) => Object.values(counts).reduce((a, b) => a + b, 0)
+  const rtText = (c) => `${total(c)} (${Object.entries(c).map(([k, v]) => `${k}${v > 1 ? ` ×${v}` : ''}`).join(', ')})`
+
+  const rows = []
+  const row = (figure, cell, headline) => rows.push(`| ${figure} | ${present.map((s) => cell(s)).join(' | ')} | ${headline} |`)
+  const faster = (f) => r.cycle.legacy ? `**${ratio(f.legacy, f.native)} faster**` : 'n/a'
+  row('uncontended acquire + release, median', (s) => ms(cycle[s].median), faster(Object.fromEntries(present.map((s) => [s, cycle[s].median]))))
+  row('uncontended acquire + release, p99', (s) => ms(cycle[s].p99), faster(Object.fromEntries(present.map((s) => [s, cycle[s].p99]))))
+  row('uncontended cycles per second (1 / mean)', (s) => (1000 / cycle[s].mean).toFixed(0), `${ratio(cycle.legacy.mean, cycle.native.mean)}`)
+  row('failed acquire on a held lock, median', (s) => ms(held[s].median), faster(Object.fromEntries(present.map((s) => [s, held[s].median]))))
+  row('failed acquire on a held lock, p99', (s) => ms(held[s].p99), faster(Object.fromEntries(present.map((s) => [s, held[s].p99]))))
+  row('handoff to another process, pollInterval 500, median (p99)', (s) => `${ms(h500[s].median)} (${ms(h500[s].p99)})`, `${ratio(h500.legacy.median, h500.native.median)}`)
+  row('handoff to another process, pollInterval 50, median (p99)', (s) => `${ms(h50[s].median)} (${ms(h50[s].p99)})`, `${ratio(h50.legacy.median, h50.native.median)}`)
+  row('handoff within one process, pollInterval 500, median (p99)', (s) => `${ms(local[s].median)} (${ms(local[s].p99)})`, `**${ratio(local.legacy.median, local.native.median)} faster**`)
+  row('8 workers × 100 names, cycles per second (median of blocks)', (s) => conc[s].median.toFixed(0), `**${ratio(conc.native.median, conc.legacy.median)} the throughput**`)
+  row('10,000 idle Lock objects: RSS above baseline (JS heap)', (s) => `${r.memory[s].deltaMB.toFixed(1)} MB (${r.memory[s].heapMB.toFixed(1)} MB)`, `${ratio(r.memory.native.heapMB, r.memory.legacy.heapMB)} the heap`)
+  row('round trips per free acquire', (s) => rtText(r.roundTrips[s].acquire), `${total(r.roundTrips.native.acquire)} vs ${total(r.roundTrips.legacy.acquire)}`)
+  row('round trips per failed acquire', (s) => rtText(r.roundTrips[s].failedAcquire), `${total(r.roundTrips.native.failedAcquire)} vs ${total(r.roundTrips.legacy.failedAcquire)}`)
+  row('round trips per release', (s) => rtText(r.roundTrips[s].release), `${total(r.roundTrips.native.release)} vs ${total(r.roundTrips.legacy.release)}`)
+  row('round trips per extend', () => 'no extend', 'n/a: none has extend yet')
+
+  const targets = [
+    ['uncontended median ≥ 1.5× faster than 0.0.1', cycle.legacy.median / cycle.native.median >= 1.5, `${ratio(cycle.legacy.median, cycle.native.median)}`],
+    ['uncontended p99 ≥ 1.5× faster than 0.0.1', cycle.legacy.p99 / cycle.native.p99 >= 1.5, `${ratio(cycle.legacy.p99, cycle.native.p99)}`],
+    ['in-process handoff within one round trip of the release', afterRelease.native.median <= releaseRt.native.median,
+      `the waiter holds the lock ${ms(afterRelease.native.median)} after the release returns (median), against ${ms(releaseRt.native.median)} for the release itself, one round trip after the same idle pause`],
+    ['cross-process handoff median ≤ pollInterval / 2 (500)', h500.native.median <= 250, ms(h500.native.median)],
+    ['cross-process handoff median ≤ pollInterval / 2 (50)', h50.native.median <= 25, ms(h50.native.median)],
+    ['10,000 idle locks < 20 MB RSS', r.memory.native.deltaMB < 20, `${r.memory.native.deltaMB.toFixed(1)} MB`]
+  ]
+  const noopUs = r.noop.median
+  const boundary = r.rust.medianUs
+    ? `one acquire + release through the addon: ${ms(cycle.native.median)} median; the same protocol code in pure Rust (examples/cycle.rs): ${ms(r.rust.medianUs / 1000)} median (p99 ${ms(r.rust.p99Us / 1000)}); difference ${ms(cycle.native.median - r.rust.medianUs / 1000)} per cycle (2 calls)`
+    : `pure-Rust cycle not measured: ${r.rust.error}`
+
+  const md = [
+    `Measured ${r.machine.date} on ${r.machine.server}, ${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.memoryGB} GB), ${r.machine.os}, Node ${r.machine.node}${r.machine.quick ? ' — QUICK RUN, small samples' : ''}. Systems alternate block by block; latencies are per call, in this process unless said.`,
+    '',
+    `| figure | ${present.map((s) => r.labels[s]).join(' | ')} | this vs 0.0.1 |`,
+    `|---|${present.map(() => '---').join('|')}|---|`,
+    ...rows,
+    '',
+    `Samples: ${cycle.native.n} cycles and ${held.native.n} failed acquires per system; ${h500.native.n} / ${h50.native.n} cross-process handoffs at pollInterval 500 / 50; ${local.native.n} in-process handoffs; ${conc.native.n} blocks of ${SIZES.concurrentMs} ms of concurrent workers. mongodb-lock has no pollAcquire: the handoff rows run 0.0.1's polling loop around its acquire.`,
+    '',
+    `N-API boundary: an empty async call through the addon (a Promise settled from the Tokio runtime) takes ${noopUs.toFixed(1)} µs median (p99 ${r.noop.p99.toFixed(1)} µs); ${boundary}.`,
+    '',
+    'Targets:',
+    '',
+    ...targets.map(([what, ok, fig]) => `- ${ok ? 'met' : '**missed**'}: ${what}: ${fig}`),
+    ...Object.entries(r.unavailable).map(([s, why]) => `- ${s} could not run: ${why}`),
+    ''
+  ].join('\n')
+
+  const svg = renderSvg([
+    { title: 'uncontended acquire + release', bySystem: r.cycle },
+    { title: 'failed acquire on a held lock', bySystem: r.held }
+  ], r.labels, `${r.machine.server}; ${r.machine.cpu}, ${r.machine.cores} cores; ${r.machine.date}`)
+
+  console.log(md)
+  if (!r.machine.quick || process.argv.includes('--write')) {
+    fs.mkdirSync(OUT_DIR, { recursive: true })
+    fs.writeFileSync(path.join(OUT_DIR, 'results.md'), md)
+    fs.writeFileSync(path.join(OUT_DIR, 'latency.svg'), svg + '\n')
+    const summary = { ...r, stats: { cycle, held, handoff500: h500, handoff50: h50, localHandoff: local, concurrent: conc } }
+    summary.stats.localAfterRelease = afterRelease
+    summary.stats.localRelease = releaseRt
+    for (const k of ['cycle', 'held', 'handoff', 'localHandoff', 'localAfterRelease', 'localReleases']) delete summary[k]
+    fs.writeFileSync(path.join(OUT_DIR, 'results.json'), JSON.stringify(summary, null, 2) + '\n')
+    updateReadme(md)
+    log(`wrote docs/bench/results.md, results.json, latency.svg and README's table (${r.seconds.toFixed(0)} s)`)
+  }
+}
+
+/** Puts the table between the README's bench markers. */
+function updateReadme (md) {
+  const readme = path.join(__dirname, '..', 'README.md')
+  const text = fs.readFileSync(readme, 'utf8')
+  const start = '<!-- bench:start -->'
+  const end = '<!-- bench:end -->'
+  const i = text.indexOf(start)
+  const j = text.indexOf(end)
+  if (i < 0 || j < i) return
+  fs.writeFileSync(readme, `${text.slice(0, i + start.length)}\n${md}\n![latency distributions](docs/bench/latency.svg)\n${text.slice(j)}`)
+}
+
+main().catch((err) => { console.error(err); process.exit(1) })
