@@ -3,21 +3,15 @@
 // acquire / pollAcquire / release, callbacks and Promises, and errors.
 const Lock = require('..')
 const native = require('../lib/native')
-const { uriFor, freshDb, rawDb, waitFor } = require('./support/helpers')
+const { uriFor, useTestDatabase, waitFor } = require('./support/helpers')
 
-const DB = freshDb('api')
-const uri = uriFor(DB)
+const testDb = useTestDatabase('api')
+const { uri } = testDb
 let names = 0
 const fresh = () => `api-lock-${++names}`
 const make = (name, options = {}) => Lock(name, { uri, ...options })
 
-let raw
-beforeAll(async () => { raw = await rawDb(DB) })
-afterAll(async () => {
-  await raw.db.dropDatabase()
-  await raw.close()
-  await Lock.close()
-})
+const locks = () => testDb.raw.db.collection('distributedlocks')
 
 describe('module shape', () => {
   test('require() gives the Lock factory, also exported as Lock', () => {
@@ -129,7 +123,7 @@ describe('acquire and release', () => {
     expect(a.name).toBe(n)
     expect(await a.acquire()).toBe(true)
     expect(await make(String(n)).acquire()).toBe(false)
-    const doc = await raw.db.collection('distributedlocks').findOne({ name: String(n) })
+    const doc = await locks().findOne({ name: String(n) })
     expect(doc._id.toHexString()).toBe(a.lockId)
     await a.release()
   })
@@ -139,7 +133,7 @@ describe('acquire and release', () => {
     const results = await Promise.all([a.acquire(), a.acquire()])
     expect(results.filter(Boolean)).toHaveLength(1)
     expect(a.lockId).toMatch(/^[0-9a-f]{24}$/)
-    expect(await raw.db.collection('distributedlocks').countDocuments({ name: a.name })).toBe(1)
+    expect(await locks().countDocuments({ name: a.name })).toBe(1)
     expect(await a.release()).toBe(false)
   })
 })
@@ -218,7 +212,7 @@ describe('properties can be changed at run time', () => {
     const other = fresh()
     a.name = other
     await a.acquire()
-    const doc = await raw.db.collection('distributedlocks').findOne({ name: other })
+    const doc = await locks().findOne({ name: other })
     expect(doc._id.toHexString()).toBe(a.lockId)
     expect(doc.expire.getTime() - doc.inserted.getTime()).toBe(1234)
     await a.release()

@@ -3,20 +3,14 @@
 // (libfaketime) neither steal live locks nor wait past dead ones.
 const { execFileSync } = require('child_process')
 const Lock = require('..')
-const { uriFor, freshDb, rawDb, lockWorker } = require('./support/helpers')
+const { useTestDatabase, lockWorker } = require('./support/helpers')
 
-const DB = freshDb('clock')
-const uri = uriFor(DB)
-let raw
-beforeAll(async () => {
+const testDb = useTestDatabase('clock')
+const { uri } = testDb
+const locks = () => testDb.raw.db.collection('distributedlocks')
+beforeAll(() => {
   // Fails loudly when faketime is missing: .ci/run installs it (Debian package faketime).
   execFileSync('faketime', ['-f', '+1m', 'true'])
-  raw = await rawDb(DB)
-})
-afterAll(async () => {
-  await raw.db.dropDatabase()
-  await raw.close()
-  await Lock.close()
 })
 
 describe.each(['+10m', '-10m'])('a client whose clock is %s off', (skew) => {
@@ -40,10 +34,10 @@ describe.each(['+10m', '-10m'])('a client whose clock is %s off', (skew) => {
     const name = `dead${skew}`
     const dead = Lock(name, { uri, timeout: 1500 })
     expect(await dead.acquire()).toBe(true) // and never released
-    const doc = await raw.db.collection('distributedlocks').findOne({ name })
+    const doc = await locks().findOne({ name })
     const polled = await skewed.call('pollAcquire', name, name, { timeout: 60000, pollInterval: 50 })
     expect(polled).toMatchObject({ ok: true, value: true })
-    const taken = await raw.db.collection('distributedlocks').findOne({ name })
+    const taken = await locks().findOne({ name })
     // Taken after the real expiry (server time), and well before 10 minutes.
     expect(taken.inserted.getTime()).toBeGreaterThanOrEqual(doc.expire.getTime() - 25)
     expect(taken.inserted.getTime() - doc.expire.getTime()).toBeLessThan(5000)
@@ -53,7 +47,7 @@ describe.each(['+10m', '-10m'])('a client whose clock is %s off', (skew) => {
   test('writes documents whose expire - inserted equals its timeout, on server time', async () => {
     const name = `doc${skew}`
     expect((await skewed.call('acquire', name, name, { timeout: 7777 })).value).toBe(true)
-    const doc = await raw.db.collection('distributedlocks').findOne({ name })
+    const doc = await locks().findOne({ name })
     expect(doc.expire.getTime() - doc.inserted.getTime()).toBe(7777)
     expect(Math.abs(doc.inserted.getTime() - Date.now())).toBeLessThan(30000)
     await skewed.call('release', name)

@@ -3,19 +3,11 @@
 // stable code (or, for valid input, a normal acquire/release), and never in a
 // crash, a hang or a wrong acquisition.
 const Lock = require('..')
-const { uriFor, freshDb, rawDb } = require('./support/helpers')
+const { useTestDatabase } = require('./support/helpers')
 
-const DB = freshDb('hostile')
-const uri = uriFor(DB)
+const testDb = useTestDatabase('hostile')
+const { uri } = testDb
 const HANG_LIMIT_MS = 10000
-
-let raw
-beforeAll(async () => { raw = await rawDb(DB) })
-afterAll(async () => {
-  await raw.db.dropDatabase()
-  await raw.close()
-  await Lock.close()
-})
 
 /** Runs `fn` (sync or async); resolves with { error } or { value }, failing on a hang. */
 async function outcome (fn) {
@@ -177,6 +169,6 @@ describe('order of calls', () => {
 })
 
 test('after all of the above, no lock document was left behind', async () => {
-  const left = await raw.db.collection('distributedlocks').find({ name: { $ne: 'mongoose-distributed-lock:index-probe' } }).toArray()
+  const left = await testDb.raw.db.collection('distributedlocks').find({ name: { $ne: 'mongoose-distributed-lock:index-probe' } }).toArray()
   expect(left).toEqual([])
 })

@@ -3,25 +3,16 @@
 // the unique index, takeover of expired locks, round trips per operation.
 const Lock = require('..')
 const native = require('../lib/native')
-const { uriFor, freshDb, rawDb } = require('./support/helpers')
+const { useTestDatabase, withOwnDb } = require('./support/helpers')
 
-const DB = freshDb('protocol')
-const uri = uriFor(DB)
+const testDb = useTestDatabase('protocol')
+const { uri } = testDb
 let names = 0
 const fresh = () => `proto-${++names}`
 const make = (name, options = {}) => Lock(name, { uri, ...options })
 
-let raw
 let locks
-beforeAll(async () => {
-  raw = await rawDb(DB)
-  locks = raw.db.collection('distributedlocks')
-})
-afterAll(async () => {
-  await raw.db.dropDatabase()
-  await raw.close()
-  await Lock.close()
-})
+beforeAll(() => { locks = testDb.raw.db.collection('distributedlocks') })
 
 /** Commands sent by `fn`, by name; the clock's periodic hello is left out. */
 async function commandsOf (fn) {
@@ -67,68 +58,48 @@ test('a deleted sentinel is replaced by the next acquire, which still succeeds',
 })
 
 test('the unique index on name is in place after the first acquire', async () => {
-  const db = freshDb('proto_index')
-  const lock = Lock('first', { uri: uriFor(db) })
-  const own = await rawDb(db)
-  try {
+  await withOwnDb('proto_index', async ({ uri, locks }) => {
+    const lock = Lock('first', { uri })
     expect(await lock.acquire()).toBe(true)
-    expect(hasUniqueNameIndex(await own.db.collection('distributedlocks').indexes())).toBe(true)
-  } finally {
-    await own.db.dropDatabase()
-    await own.close()
-  }
+    expect(hasUniqueNameIndex(await locks.indexes())).toBe(true)
+  })
 })
 
 test('an existing unique index made by the old mongoose model is reused, not duplicated', async () => {
-  const db = freshDb('proto_oldidx')
-  const own = await rawDb(db)
-  try {
+  await withOwnDb('proto_oldidx', async ({ uri, locks }) => {
     // What mongoose (0.0.1's model, autoIndex) creates.
-    await own.db.collection('distributedlocks').createIndex({ name: 1 }, { unique: true, background: true })
-    const before = await own.db.collection('distributedlocks').indexes()
-    expect(await Lock('x', { uri: uriFor(db) }).acquire()).toBe(true)
-    const after = await own.db.collection('distributedlocks').indexes()
+    await locks.createIndex({ name: 1 }, { unique: true, background: true })
+    const before = await locks.indexes()
+    expect(await Lock('x', { uri }).acquire()).toBe(true)
+    const after = await locks.indexes()
     expect(after.map((i) => i.name).sort()).toEqual(before.map((i) => i.name).sort())
-  } finally {
-    await own.db.dropDatabase()
-    await own.close()
-  }
+  })
 })
 
 test('it never acquires without the unique index: if it cannot be built, acquire fails', async () => {
-  const db = freshDb('proto_noidx')
-  const own = await rawDb(db)
-  try {
+  await withOwnDb('proto_noidx', async ({ uri, locks }) => {
     // Duplicate names make a unique index impossible.
-    await own.db.collection('distributedlocks').insertMany([{ name: 'dup' }, { name: 'dup' }])
-    const error = await Lock('other', { uri: uriFor(db) }).acquire().catch((e) => e)
+    await locks.insertMany([{ name: 'dup' }, { name: 'dup' }])
+    const error = await Lock('other', { uri }).acquire().catch((e) => e)
     expect(error).toBeInstanceOf(Error)
     expect(error.code).toBe('ERR_INDEX')
-    expect(await own.db.collection('distributedlocks').countDocuments({ name: 'other' })).toBe(0)
-  } finally {
-    await own.db.dropDatabase()
-    await own.close()
-  }
+    expect(await locks.countDocuments({ name: 'other' })).toBe(0)
+  })
 })
 
 test('after the collection is dropped, the next acquires rebuild the index and exclude each other', async () => {
-  const db = freshDb('proto_drop')
-  const own = await rawDb(db)
-  try {
-    const first = Lock('dropme', { uri: uriFor(db) })
+  await withOwnDb('proto_drop', async ({ uri, db, locks }) => {
+    const first = Lock('dropme', { uri })
     expect(await first.acquire()).toBe(true)
-    await own.db.dropDatabase()
-    const contenders = Array.from({ length: 6 }, () => Lock('dropme', { uri: uriFor(db) }))
+    await db.dropDatabase()
+    const contenders = Array.from({ length: 6 }, () => Lock('dropme', { uri }))
     const results = await Promise.all(contenders.map((l) => l.acquire()))
     expect(results.filter(Boolean)).toHaveLength(1)
-    expect(hasUniqueNameIndex(await own.db.collection('distributedlocks').indexes())).toBe(true)
-    expect(await own.db.collection('distributedlocks').countDocuments({ name: 'dropme' })).toBe(1)
+    expect(hasUniqueNameIndex(await locks.indexes())).toBe(true)
+    expect(await locks.countDocuments({ name: 'dropme' })).toBe(1)
     // The holder from before the drop lost its document: its release says so.
     expect(await first.release()).toBe(true)
-  } finally {
-    await own.db.dropDatabase()
-    await own.close()
-  }
+  })
 })
 
 test('takeover of an expired lock inserts a new _id; the late holder cannot delete it', async () => {

@@ -28,6 +28,34 @@ async function rawDb (db) {
   return { client, db: client.db(db), close: () => client.close() }
 }
 
+/**
+ * A database of its own for one test file: `name` and `uri` at once, `raw`
+ * (a driver handle) from beforeAll; dropped, and every lock client closed, in afterAll.
+ */
+function useTestDatabase (prefix) {
+  const ctx = { name: freshDb(prefix) }
+  ctx.uri = uriFor(ctx.name)
+  beforeAll(async () => { ctx.raw = await rawDb(ctx.name) })
+  afterAll(async () => {
+    await ctx.raw.db.dropDatabase()
+    await ctx.raw.close()
+    await require('../..').close()
+  })
+  return ctx
+}
+
+/** Runs `fn({ uri, db, locks })` on a database of its own, dropped afterwards. */
+async function withOwnDb (prefix, fn) {
+  const name = freshDb(prefix)
+  const own = await rawDb(name)
+  try {
+    return await fn({ uri: uriFor(name), db: own.db, locks: own.db.collection('distributedlocks') })
+  } finally {
+    await own.db.dropDatabase()
+    await own.close()
+  }
+}
+
 /** Runs a fixture in a child process; resolves with its messages and exit code. */
 function runFixture (file, args = [], { env = {}, timeoutMs = 60000, onMessage } = {}) {
   return new Promise((resolve, reject) => {
@@ -81,7 +109,7 @@ async function waitFor (predicate, { timeoutMs = 20000, everyMs = 20 } = {}) {
   }
 }
 
-module.exports = { BASE_URI, uriFor, freshDb, rawDb, runFixture, startFixture, nextMessage, waitFor }
+module.exports = { BASE_URI, uriFor, freshDb, rawDb, useTestDatabase, withOwnDb, runFixture, startFixture, nextMessage, waitFor }
 
 /** A lock-worker process (see fixtures/lock-worker.js) with a call() helper. */
 async function lockWorker (impl, uri, { faketime } = {}) {
