@@ -12,7 +12,8 @@ const check = require('./lib/options')
 const errors = require('./lib/errors')
 const { resolveStore } = require('./lib/connection')
 
-const kOptions = Symbol('options')
+// Hidden per-lock state: the connection options, and the name it holds.
+const kState = Symbol('state')
 
 /**
  * Creates a lock. Works with or without `new`, like 0.0.x's factory.
@@ -30,7 +31,9 @@ function Lock (name, options) {
   this.timeout = opts.timeout
   this.pollInterval = opts.pollInterval
   this.probeMaxAttempts = this.timeout / this.pollInterval + 2
-  Object.defineProperty(this, kOptions, { value: { uri: opts.uri, connection: opts.connection } })
+  Object.defineProperty(this, kState, {
+    value: { options: { uri: opts.uri, connection: opts.connection }, heldName: null }
+  })
 }
 
 /**
@@ -88,10 +91,11 @@ async function acquireOnce (lock) {
   const name = check.storedName(lock.name)
   if (lock.lockId) throw errors.alreadyAcquired()
   const timeout = check.timeout(lock.timeout)
-  const store = await resolveStore(lock[kOptions])
+  const store = await resolveStore(lock[kState].options)
   const reply = await store.acquire(name, timeout)
   if (reply.error) throw errors.fromFailure(reply.error)
   if (!reply.acquired) return { acquired: false, store, name }
+  lock[kState].heldName = name
   lock.lockId = reply.lockId
   lock.timeAquired = reply.timeAcquired
   return { acquired: true }
@@ -109,15 +113,18 @@ async function pollAcquire (lock) {
 async function release (lock) {
   if (!lock.lockId) throw errors.notAcquired()
   const lockId = check.lockId(lock.lockId)
-  const store = await resolveStore(lock[kOptions])
+  const state = lock[kState]
+  const store = await resolveStore(state.options)
   const reply = await store.release(lockId)
   if (reply.error) throw errors.fromFailure(reply.error)
+  const heldName = state.heldName
   if (lock.lockId === lockId) {
     lock.lockId = null
     lock.timeAquired = null
+    state.heldName = null
   }
   // The name is free (or was already taken over): let local waiters try now.
-  if (typeof lock.name === 'string' || typeof lock.name === 'number') wakeWaiters(store, String(lock.name))
+  if (heldName !== null) wakeWaiters(store, heldName)
   return reply.timedOut
 }
 

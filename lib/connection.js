@@ -14,7 +14,7 @@ const CONNECTED = 1
 const CONNECTING = 2
 
 const stores = new Map() // target key -> LockStore
-const targetsByConnection = new WeakMap() // mongoose Connection -> target
+const targetsByConnection = new WeakMap() // mongoose Connection -> { client, store }
 
 function storeFor (target) {
   const key = JSON.stringify(target)
@@ -37,7 +37,10 @@ function isMongoose (value) {
  * `require('mongoose')` resolves to from here, the application's copy when
  * mongoose is installed next to us (we ship none).
  */
+let lastFound = []
 function loadedMongooses () {
+  // Scanning the module cache costs; a connected copy found before is kept.
+  if (lastFound.some((m) => m.connection.readyState === CONNECTED)) return lastFound
   const found = []
   const add = (m) => { if (isMongoose(m) && !found.includes(m)) found.push(m) }
   for (const mod of Object.values(require.cache)) {
@@ -46,13 +49,21 @@ function loadedMongooses () {
   if (found.length === 0) {
     try { add(require('mongoose')) } catch (_) { /* the app does not use mongoose */ }
   }
+  lastFound = found
   return found
+}
+
+/** The store for a mongoose Connection's server, database and credentials. */
+function storeOf (connection) {
+  const cached = targetsByConnection.get(connection)
+  if (cached && cached.client === connection.client) return cached.store
+  const store = storeFor(targetOf(connection))
+  targetsByConnection.set(connection, { client: connection.client, store })
+  return store
 }
 
 /** The connection string, database and credentials behind a mongoose Connection. */
 function targetOf (connection) {
-  const cached = targetsByConnection.get(connection)
-  if (cached && cached.client === connection.client) return cached.target
   const client = connection.client || (typeof connection.getClient === 'function' ? connection.getClient() : undefined)
   const uri = connection._connectionString || (client && client.s && client.s.url) ||
     (connection.host ? `mongodb://${connection.host}:${connection.port || 27017}/` : undefined)
@@ -67,7 +78,6 @@ function targetOf (connection) {
     if (credentials.password) target.password = credentials.password
     if (credentials.source) target.authSource = credentials.source
   }
-  targetsByConnection.set(connection, { client: connection.client, target })
   return target
 }
 
@@ -106,29 +116,25 @@ function whenOpen (connections, ms, what) {
   })
 }
 
-/** Where a lock with these (checked) options keeps its documents. */
-async function resolveTarget (options) {
+/** The store where a lock with these (checked) options keeps its documents. */
+async function resolveStore (options) {
   if (options.connection) {
     const connection = options.connection
-    return targetOf(await whenOpen([connection], bufferTimeout(connection.base), 'the connection option'))
+    return storeOf(await whenOpen([connection], bufferTimeout(connection.base), 'the connection option'))
   }
-  if (options.uri) return { uri: options.uri }
+  if (options.uri) return storeFor({ uri: options.uri })
   const mongooses = loadedMongooses()
   const connected = mongooses.find((m) => m.connection.readyState === CONNECTED)
-  if (connected) return targetOf(connected.connection)
+  if (connected) return storeOf(connected.connection)
   const connecting = mongooses.filter((m) => m.connection.readyState === CONNECTING)
-  if (connecting.length === 0 && process.env.MONGODB_URI) return { uri: process.env.MONGODB_URI }
+  if (connecting.length === 0 && process.env.MONGODB_URI) return storeFor({ uri: process.env.MONGODB_URI })
   if (mongooses.length === 0) {
     throw errors.noConnection('mongoose is not loaded, and neither the uri nor the connection option nor MONGODB_URI is set')
   }
   // Wait as mongoose buffers its own commands, for whichever copy connects.
   const waitOn = connecting.length ? connecting : mongooses
   const timeout = Math.max(...waitOn.map(bufferTimeout))
-  return targetOf(await whenOpen(waitOn.map((m) => m.connection), timeout, 'mongoose'))
+  return storeOf(await whenOpen(waitOn.map((m) => m.connection), timeout, 'mongoose'))
 }
 
-async function resolveStore (options) {
-  return storeFor(await resolveTarget(options))
-}
-
-module.exports = { resolveStore, resolveTarget, targetOf }
+module.exports = { resolveStore, targetOf }
