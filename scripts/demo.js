@@ -34,7 +34,7 @@ async function main () {
       const at = ((m.at - t0) / 1000).toFixed(3).padStart(7)
       if (m.event === 'acquired') {
         open.set(m.worker, m.at)
-        console.log(`${at}s  worker ${m.worker} acquired the lock (attempt took ${m.waitedMs} ms)`)
+        console.log(`${at}s  worker ${m.worker} acquired the lock (waited ${m.waitedMs} ms)`)
       } else if (m.event === 'released') {
         holds.push({ worker: m.worker, from: open.get(m.worker), to: m.at })
         open.delete(m.worker)
