@@ -24,7 +24,7 @@ function panel (title, bySystem, labels, x0) {
   }
   for (const q of [0, 0.5, 0.99, 1]) {
     out.push(`<line x1="${px(lo)}" y1="${py(q)}" x2="${px(hi)}" y2="${py(q)}" stroke="${q === 0.5 || q === 0.99 ? '#bbb' : '#ddd'}" stroke-dasharray="${q === 0.5 || q === 0.99 ? '4 3' : ''}"/>`)
-    out.push(`<text x="${x0 + M.left - 6}" y="${py(q) + 4}" text-anchor="end" font-size="11">${q === 0.99 ? 'p99' : q === 0.5 ? 'p50' : q}</text>`)
+    if (q !== 1) out.push(`<text x="${x0 + M.left - 6}" y="${py(q) + 4}" text-anchor="end" font-size="11">${q === 0.99 ? 'p99' : q === 0.5 ? 'p50' : q}</text>`)
   }
   out.push(`<text x="${x0 + W / 2}" y="${H - 8}" text-anchor="middle" font-size="11">latency (log scale); y: fraction of calls at most that fast</text>`)
   for (const [system, values] of Object.entries(bySystem)) {
@@ -38,8 +38,12 @@ function panel (title, bySystem, labels, x0) {
 /** panels: [{ title, bySystem: { system: [ms...] } }] */
 function renderSvg (panels, labels, caption) {
   const width = W * panels.length
-  const legend = Object.keys(COLORS).filter((s) => panels.some((p) => p.bySystem[s]))
-    .map((s, i) => `<rect x="${16 + i * 300}" y="${H + 6}" width="14" height="4" fill="${COLORS[s]}"/><text x="${36 + i * 300}" y="${H + 12}" font-size="12">${esc(labels[s])}</text>`)
+  let x = 16
+  const legend = Object.keys(COLORS).filter((s) => panels.some((p) => p.bySystem[s])).map((s) => {
+    const entry = `<rect x="${x}" y="${H + 6}" width="14" height="4" fill="${COLORS[s]}"/><text x="${x + 20}" y="${H + 12}" font-size="12">${esc(labels[s])}</text>`
+    x += 20 + labels[s].length * 7 + 24 // about 7 px a character at 12 px
+    return entry
+  })
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H + 44}" viewBox="0 0 ${width} ${H + 44}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
