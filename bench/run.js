@@ -1,5 +1,5 @@
 'use strict'
-// npm run bench [-- --quick]: this package against mongoose-distributed-lock
+// npm run bench [-- --quick] [--no-rust]: this package against mongoose-distributed-lock
 // 0.0.1 and mongodb-lock 1.0.1 on one server (the embedded FerretDB unless
 // MONGODB_URI is set), systems alternating block by block so that drift in
 // machine speed hits all of them alike. Prints a markdown table and writes
@@ -15,6 +15,8 @@ const { renderSvg } = require('./chart')
 const QUICK = process.argv.includes('--quick')
 const OUT_DIR = path.join(__dirname, '..', 'docs', 'bench')
 const now = () => performance.timeOrigin + performance.now()
+// Lock names of this run, so that a run cut short leaves nothing in the way of the next.
+const RUN = `${process.pid}-${Date.now().toString(36)}`
 const log = (...a) => console.error(...a)
 
 // Sizes: enough for stable medians and p99s, small enough for a few minutes.
@@ -34,13 +36,13 @@ const rotated = (list, block) => list.map((_, i) => list[(i + block) % list.leng
 
 async function cycles (systems) {
   const samples = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
-  const locks = Object.fromEntries(Object.entries(systems).map(([s, sys]) => [s, sys.make('bench-cycle', { timeout: 60000 })]))
+  const locks = Object.fromEntries(Object.entries(systems).map(([s, sys]) => [s, sys.make(`bench-cycle-${RUN}`, { timeout: 60000 })]))
   for (const lock of Object.values(locks)) for (let i = 0; i < 20; i++) { await lock.acquire(); await lock.release() }
   for (let b = 0; b < SIZES.blocks; b++) {
     for (const s of rotated(Object.keys(systems), b)) {
       for (let i = 0; i < SIZES.perBlock; i++) {
         const t0 = now()
-        if (!await locks[s].acquire()) throw new Error(`${s}: bench-cycle was not free`)
+        if (!await locks[s].acquire()) throw new Error(`${s}: the cycle lock was not free`)
         await locks[s].release()
         samples[s].push(now() - t0)
       }
@@ -54,9 +56,9 @@ async function heldAcquires (systems) {
   const holders = {}
   const contenders = {}
   for (const [s, sys] of Object.entries(systems)) {
-    holders[s] = sys.make('bench-held', { timeout: 600000 })
-    if (!await holders[s].acquire()) throw new Error(`${s}: bench-held was not free`)
-    contenders[s] = sys.make('bench-held', { timeout: 600000 })
+    holders[s] = sys.make(`bench-held-${RUN}`, { timeout: 600000 })
+    if (!await holders[s].acquire()) throw new Error(`${s}: the held lock was not free`)
+    contenders[s] = sys.make(`bench-held-${RUN}`, { timeout: 600000 })
     for (let i = 0; i < 10; i++) await contenders[s].acquire()
   }
   for (let b = 0; b < SIZES.blocks; b++) {
@@ -101,7 +103,7 @@ async function crossProcessHandoff (systems, uri) {
     const samples = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
     for (let k = 0; k < SIZES.handoff[pollInterval]; k++) {
       for (const s of rotated(Object.keys(systems), k)) {
-        const name = `bench-handoff-${pollInterval}-${k}`
+        const name = `bench-handoff-${RUN}-${pollInterval}-${k}`
         const holder = systems[s].make(name, { timeout: 60000 })
         if (!await holder.acquire()) throw new Error(`${s}: ${name} was not free`)
         const polling = waiters[s].next('polling')
@@ -128,7 +130,7 @@ async function inProcessHandoff (systems) {
   const releases = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
   for (let k = 0; k < SIZES.inProcess; k++) {
     for (const s of rotated(Object.keys(systems), k)) {
-      const name = `bench-local-${k}`
+      const name = `bench-local-${RUN}-${k}`
       const holder = systems[s].make(name, { timeout: 60000, pollInterval: 500 })
       const waiter = systems[s].make(name, { timeout: 60000, pollInterval: 500 })
       if (!await holder.acquire()) throw new Error(`${s}: ${name} was not free`)
@@ -159,7 +161,7 @@ async function concurrentWorkers (systems) {
       await Promise.all(Array.from({ length: 8 }, async (_, w) => {
         const locks = new Map()
         while (Date.now() < deadline) {
-          const name = `bench-many-${Math.floor(Math.random() * 100)}`
+          const name = `bench-many-${RUN}-${Math.floor(Math.random() * 100)}`
           if (!locks.has(name)) locks.set(name, systems[s].make(name, { timeout: 60000 }))
           const lock = locks.get(name)
           if (await lock.acquire()) { await lock.release(); done++ }
@@ -191,6 +193,7 @@ async function noopOverhead () {
 }
 
 function rustCycle (uri) {
+  if (process.argv.includes('--no-rust')) return { error: 'skipped (--no-rust)' }
   try {
     const out = execFileSync('cargo', ['run', '--quiet', '--release', '--no-default-features', '--features', 'bench', '--example', 'cycle', '--', withDb(uri, 'bench_rust'), String(SIZES.rustCycles)], {
       cwd: path.join(__dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']
