@@ -137,4 +137,4 @@ async function resolveStore (options) {
   return storeOf(await whenOpen(waitOn.map((m) => m.connection), timeout, 'mongoose'))
 }
 
-module.exports = { resolveStore, targetOf }
+module.exports = { resolveStore }
