@@ -106,12 +106,6 @@ function callback (value) {
 }
 
 module.exports = {
-  DEFAULT_TIMEOUT,
-  DEFAULT_POLL_INTERVAL,
-  MAX_DATE_MS,
-  MAX_POLL_INTERVAL,
-  MAX_NAME_BYTES,
-  RESERVED_NAME,
   storedName,
   timeout,
   pollInterval,
