@@ -6,8 +6,9 @@
 
 use std::time::Instant;
 
+use mongoose_distributed_lock::client_options::ClientSpec;
 use mongoose_distributed_lock::connection::Target;
-use mongoose_distributed_lock::protocol::Locks;
+use mongoose_distributed_lock::protocol::{Holding, Locks};
 
 #[tokio::main]
 async fn main() {
@@ -15,21 +16,19 @@ async fn main() {
     let uri = args.next().expect("usage: cycle <uri> [cycles]");
     let cycles: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(500);
     let target = Target {
-        uri,
+        client: ClientSpec::from_uri(uri),
         ..Default::default()
     };
     let locks = Locks::open(&target).await.expect("connect");
     let name = format!("rust-cycle-{}", std::process::id());
     // Warm up: index, clock, pooled connection.
     for _ in 0..20 {
-        let held = locks.acquire(&name, 60_000).await.unwrap().expect("free");
-        locks.release(held.lock_id).await.unwrap();
+        cycle(&locks, &name).await;
     }
     let mut micros = Vec::with_capacity(cycles);
     for _ in 0..cycles {
         let started = Instant::now();
-        let held = locks.acquire(&name, 60_000).await.unwrap().expect("free");
-        locks.release(held.lock_id).await.unwrap();
+        cycle(&locks, &name).await;
         micros.push(started.elapsed().as_secs_f64() * 1e6);
     }
     micros.sort_by(f64::total_cmp);
@@ -39,4 +38,18 @@ async fn main() {
         at(0.5),
         at(0.99)
     );
+}
+
+async fn cycle(locks: &Locks, name: &str) {
+    let held = locks
+        .acquire(name, 60_000, &[])
+        .await
+        .unwrap()
+        .expect("free");
+    let holding = Holding {
+        lock_id: held.lock_id,
+        name,
+        expire_ms: Some(held.expire_ms),
+    };
+    locks.release(holding, false).await.unwrap();
 }

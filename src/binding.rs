@@ -15,19 +15,6 @@ use crate::connection::{self, Target};
 use crate::error::{from_panic, LockError};
 use crate::protocol::{self, Locks};
 
-/// Where locks live. `uri` is a MongoDB connection string; the other fields
-/// override or complete it (mongoose allows credentials and the database
-/// name apart from the string).
-#[napi(object)]
-pub struct StoreTarget {
-    pub uri: String,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub auth_source: Option<String>,
-    pub db_name: Option<String>,
-    pub collection: Option<String>,
-}
-
 /// Why an operation failed.
 #[napi(object)]
 pub struct Failure {
@@ -38,11 +25,19 @@ pub struct Failure {
     pub server_code: Option<i32>,
     pub code_name: Option<String>,
     pub labels: Vec<String>,
+    /// An acquire whose insert got no reply: the `_id` (hex) of the lock
+    /// document that may have gone in. Pass it back to `acquire` as one of
+    /// `own`: found holding the name, it is recognised and replaced.
+    pub unresolved_lock_id: Option<String>,
 }
 
 impl From<LockError> for Failure {
     fn from(err: LockError) -> Self {
-        let (code_name, labels) = match &err {
+        let inner = match &err {
+            LockError::Unresolved { source, .. } => source.as_ref(),
+            other => other,
+        };
+        let (code_name, labels) = match inner {
             LockError::Server {
                 code_name, labels, ..
             } => (code_name.clone(), labels.clone()),
@@ -55,6 +50,7 @@ impl From<LockError> for Failure {
             server_code: err.server_code(),
             code_name,
             labels,
+            unresolved_lock_id: err.unresolved_lock_id().map(|id| id.to_hex()),
         }
     }
 }
@@ -66,6 +62,8 @@ pub struct AcquireReply {
     pub lock_id: Option<String>,
     /// Server time of the acquisition in ms since the epoch, when acquired.
     pub time_acquired: Option<f64>,
+    /// End of the lease in ms since the epoch (server clock), when acquired.
+    pub expire: Option<f64>,
     pub error: Option<Failure>,
 }
 
@@ -91,36 +89,61 @@ where
     }
 }
 
+/// A number of ms from JS as whole ms (fractions dropped, as `Date` does).
+fn whole_ms(value: f64, what: &str) -> Result<i64, LockError> {
+    if !value.is_finite() || value < 0.0 || value >= protocol::MAX_DATE_MS as f64 {
+        return Err(LockError::invalid(
+            "ERR_INVALID_OPTION",
+            format!(
+                "{what} must be a finite number of ms from 0 to {}",
+                protocol::MAX_DATE_MS
+            ),
+        ));
+    }
+    Ok(value as i64)
+}
+
 /// The locks of one collection on one server. Cheap: it holds no connection
-/// itself; the pooled client for its connection string is shared process-wide.
+/// itself; the pooled client for its settings is shared process-wide.
 #[napi]
 pub struct LockStore {
-    target: Arc<Target>,
+    /// Settings that could not be read fail every call with the reason.
+    target: Result<Arc<Target>, LockError>,
+}
+
+impl LockStore {
+    fn target(&self) -> Result<Arc<Target>, LockError> {
+        self.target.clone()
+    }
 }
 
 #[napi]
 impl LockStore {
+    /// `target` is JSON: `{ client, dbName?, collection? }`, where `client` is
+    /// the connection description the JS layer builds (see client_options.rs).
     #[napi(constructor, catch_unwind)]
-    pub fn new(target: StoreTarget) -> Self {
+    pub fn new(target: String) -> Self {
         LockStore {
-            target: Arc::new(Target {
-                uri: target.uri,
-                username: target.username,
-                password: target.password,
-                auth_source: target.auth_source,
-                db_name: target.db_name,
-                collection: target.collection,
-            }),
+            target: Target::from_json(&target).map(Arc::new),
         }
     }
 
-    /// Tries once to take `name` for `timeout_ms` milliseconds.
+    /// Tries once to take `name` for `timeout_ms` milliseconds. `own` lists
+    /// lock ids (hex) from earlier acquires of this caller that got no reply.
     #[napi]
-    pub async fn acquire(&self, name: String, timeout_ms: f64) -> AcquireReply {
-        let target = Arc::clone(&self.target);
+    pub async fn acquire(&self, name: String, timeout_ms: f64, own: Vec<String>) -> AcquireReply {
+        let target = self.target();
         let outcome = guarded(async move {
-            let timeout_ms = protocol::validate_timeout(timeout_ms)?;
-            Locks::open(&target).await?.acquire(&name, timeout_ms).await
+            let target = target?;
+            let timeout_ms = protocol::validate_timeout(whole_ms(timeout_ms, "timeout")?)?;
+            let own = own
+                .iter()
+                .map(|id| protocol::parse_lock_id(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            Locks::open(&target)
+                .await?
+                .acquire(&name, timeout_ms, &own)
+                .await
         })
         .await;
         match outcome {
@@ -128,30 +151,46 @@ impl LockStore {
                 acquired: true,
                 lock_id: Some(acquired.lock_id.to_hex()),
                 time_acquired: Some(acquired.time_acquired_ms as f64),
+                expire: Some(acquired.expire_ms as f64),
                 error: None,
             },
             Ok(None) => AcquireReply {
                 acquired: false,
                 lock_id: None,
                 time_acquired: None,
+                expire: None,
                 error: None,
             },
             Err(err) => AcquireReply {
                 acquired: false,
                 lock_id: None,
                 time_acquired: None,
+                expire: None,
                 error: Some(err.into()),
             },
         }
     }
 
-    /// Releases the lock document `lock_id` (hex), if it has not expired.
+    /// Releases the lock document `lock_id` (hex) of `name`, if its lease has
+    /// not ended. `expire_ms` is the lease's end (server clock) when known;
+    /// `retry` says an earlier release of it got no reply.
     #[napi]
-    pub async fn release(&self, lock_id: String) -> ReleaseReply {
-        let target = Arc::clone(&self.target);
+    pub async fn release(
+        &self,
+        lock_id: String,
+        name: String,
+        expire_ms: Option<f64>,
+        retry: bool,
+    ) -> ReleaseReply {
+        let target = self.target();
         let outcome = guarded(async move {
-            let lock_id = protocol::parse_lock_id(&lock_id)?;
-            Locks::open(&target).await?.release(lock_id).await
+            let target = target?;
+            let holding = protocol::Holding {
+                lock_id: protocol::parse_lock_id(&lock_id)?,
+                name: &name,
+                expire_ms: expire_ms.map(|ms| whole_ms(ms, "expire")).transpose()?,
+            };
+            Locks::open(&target).await?.release(holding, retry).await
         })
         .await;
         match outcome {
@@ -163,6 +202,16 @@ impl LockStore {
                 timed_out: false,
                 error: Some(err.into()),
             },
+        }
+    }
+
+    /// Closes the pooled client behind this store (shared with every store
+    /// of the same settings): calls still running end with
+    /// `ERR_CONNECTION_CLOSED`. Later calls connect again.
+    #[napi]
+    pub async fn close(&self) {
+        if let Ok(target) = self.target() {
+            let _ = tokio::spawn(async move { connection::close(&target.client).await }).await;
         }
     }
 }
@@ -193,6 +242,12 @@ pub fn reset_command_counts() {
 #[napi]
 pub async fn noop() -> u32 {
     0
+}
+
+/// How many pooled clients are open (tests of the connection's life).
+#[napi(catch_unwind)]
+pub fn open_clients() -> u32 {
+    connection::open_clients() as u32
 }
 
 /// Whether this binary is a debug build (it then has test-only panic triggers).

@@ -1,74 +1,57 @@
-//! One pooled `Client` per connection string, shared by every lock in the
-//! process, with its server clock and command counters.
+//! One pooled `Client` per set of connection settings, shared by every lock
+//! in the process, with its server clock and command counters. What the
+//! settings are, and the lock's policy over them, is `client_options`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use mongodb::event::cmap::CmapEvent;
 use mongodb::event::command::CommandEvent;
 use mongodb::event::EventHandler;
-use mongodb::options::{ClientOptions, Credential};
 use mongodb::{Client, Collection};
 use tokio::sync::OnceCell;
 
+use crate::client_options::{self, ClientSpec};
 use crate::clock::ServerClock;
 use crate::error::{LockError, Result};
 
 /// Env var that turns on command monitoring (round-trip counting) for clients
 /// created afterwards. Off by default: monitoring copies every command.
 pub const MONITOR_ENV: &str = "MONGOOSE_DISTRIBUTED_LOCK_MONITOR";
-/// Bound on one lock operation when the connection string sets no
-/// `socketTimeoutMS`: the Rust driver has no socket timeout, and a server that
-/// accepts a connection but never answers must not hang a caller forever.
-pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// The collection of the 0.0.x package's mongoose model `DistributedLock`.
 pub const DEFAULT_COLLECTION: &str = "distributedlocks";
 
-/// Where the locks live: a server, credentials given apart from the string
-/// (as mongoose allows), a database and a collection.
-#[derive(Clone, Default)]
+/// Where the locks live: how to connect, a database and a collection.
+#[derive(Clone, Default, Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Target {
-    pub uri: String,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub auth_source: Option<String>,
+    pub client: ClientSpec,
     pub db_name: Option<String>,
     pub collection: Option<String>,
-}
-
-impl std::fmt::Debug for Target {
-    // Never print credentials, not even in a debug dump.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Target")
-            .field("db_name", &self.db_name)
-            .field("collection", &self.collection)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Target {
-    /// Identity of the client: the connection string plus separate credentials.
-    fn client_key(&self) -> String {
-        let parts = [
-            self.uri.as_str(),
-            self.username.as_deref().unwrap_or(""),
-            self.password.as_deref().unwrap_or(""),
-            self.auth_source.as_deref().unwrap_or(""),
-        ];
-        parts.join("\u{0}")
-    }
 }
 
 /// A client and what belongs with it.
 pub struct Shared {
     pub client: Client,
     pub clock: Arc<ServerClock>,
-    /// Longest time one acquire or release may take, from `socketTimeoutMS`.
+    /// Longest time one lock operation may take (`socketTimeoutMS`).
     pub operation_timeout: Duration,
     default_db: Option<String>,
     /// Namespaces whose unique index this process has ensured.
     indexed: Mutex<HashSet<String>>,
+    /// Set once the client is closed: operations still running end with
+    /// `ERR_CONNECTION_CLOSED`, and background work stops.
+    closed: AtomicBool,
+}
+
+impl Target {
+    /// Reads the JSON the JS layer sends. Errors name where the JSON is wrong
+    /// or which setting is unknown, never a value (values may be secrets).
+    pub fn from_json(json: &str) -> Result<Target> {
+        serde_json::from_str(json).map_err(|e| client_options::spec_error(&e))
+    }
 }
 
 impl Shared {
@@ -85,6 +68,10 @@ impl Shared {
             .filter(|c| !c.is_empty())
             .unwrap_or(DEFAULT_COLLECTION);
         self.client.database(db).collection(coll)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     pub fn index_ensured(&self, namespace: &str) -> bool {
@@ -115,33 +102,17 @@ static COMMANDS: LazyLock<Mutex<BTreeMap<String, u64>>> = LazyLock::new(Default:
 pub async fn shared(target: &Target) -> Result<Arc<Shared>> {
     let slot = {
         let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
-        clients.entry(target.client_key()).or_default().clone()
+        clients.entry(target.client.key()).or_default().clone()
     };
     // A failed creation leaves the cell empty, so the next call tries again.
-    slot.get_or_try_init(|| connect(target)).await.cloned()
+    slot.get_or_try_init(|| connect(&target.client))
+        .await
+        .cloned()
 }
 
-async fn connect(target: &Target) -> Result<Arc<Shared>> {
-    let mut options =
-        parse_options(&target.uri)
-            .await
-            .map_err(|message| LockError::InvalidUri {
-                message: redact(&message, target),
-            })?;
-    if let Some(username) = &target.username {
-        if options.credential.is_none() {
-            options.credential = Some(
-                Credential::builder()
-                    .username(username.clone())
-                    .password(target.password.clone())
-                    .source(target.auth_source.clone())
-                    .build(),
-            );
-        }
-    }
-    if options.app_name.is_none() {
-        options.app_name = Some("mongoose-distributed-lock".to_string());
-    }
+async fn connect(spec: &ClientSpec) -> Result<Arc<Shared>> {
+    let built = client_options::build(spec).await?;
+    let mut options = built.options;
 
     let clock = Arc::new(ServerClock::new());
     let for_events = Arc::clone(&clock);
@@ -161,123 +132,66 @@ async fn connect(target: &Target) -> Result<Arc<Shared>> {
     }
 
     let default_db = options.default_database.clone();
-    // The driver accepts socketTimeoutMS but does not apply it; we do, per operation.
-    let operation_timeout = socket_timeout(&target.uri).unwrap_or(DEFAULT_OPERATION_TIMEOUT);
-    let client = Client::with_options(options).map_err(|e| LockError::InvalidUri {
-        message: redact(&e.kind.to_string(), target),
+    // The driver reads TLS files here, once: in-memory PEMs may go right after.
+    let client = Client::with_options(options);
+    drop(built.pem_files);
+    let client = client.map_err(|e| match LockError::driver("connect", e) {
+        LockError::InvalidUri { message } => LockError::InvalidUri {
+            message: spec.redact(&message),
+        },
+        LockError::TlsConfig { message } => LockError::TlsConfig {
+            message: spec.redact(&message),
+        },
+        other => other,
     })?;
     Ok(Arc::new(Shared {
         client,
         clock,
-        operation_timeout,
+        operation_timeout: built.operation_timeout,
         default_db,
         indexed: Mutex::new(HashSet::new()),
+        closed: AtomicBool::new(false),
     }))
 }
 
-/// Removes the password from a driver message, in case it quotes the string.
-fn redact(message: &str, target: &Target) -> String {
-    let mut out = message.to_string();
-    if let Some(p) = target.password.as_deref().filter(|p| !p.is_empty()) {
-        out = out.replace(p, "****");
-    }
-    if let Some(p) = password_in_uri(&target.uri).filter(|p| !p.is_empty()) {
-        out = out.replace(p, "****");
-    }
-    out
-}
-
-/// Options the Node driver (so mongoose) accepts in a connection string and
-/// the Rust driver refuses. `socketTimeoutMS` is applied by us, per operation.
-const NODE_ONLY_OPTIONS: &[&str] = &["socketTimeoutMS"];
-/// How many options the Rust driver may refuse before the string is refused.
-const MAX_IGNORED_OPTIONS: usize = 8;
-
-/// Parses a connection string the application's mongoose accepted. Options
-/// the Rust driver does not know are ignored, as the Node driver ignores
-/// unknown options (with a warning), instead of failing every lock call.
-async fn parse_options(uri: &str) -> std::result::Result<ClientOptions, String> {
-    let mut uri = uri.to_string();
-    for option in NODE_ONLY_OPTIONS {
-        uri = without_option(&uri, option);
-    }
-    for _ in 0..MAX_IGNORED_OPTIONS {
-        match ClientOptions::parse(&uri).await {
-            Ok(options) => return Ok(options),
-            Err(e) => {
-                let message = e.kind.to_string();
-                match refused_option(&message) {
-                    Some(option) if uri.to_ascii_lowercase().contains(&option) => {
-                        uri = without_option(&uri, &option)
-                    }
-                    _ => return Err(message),
-                }
-            }
-        }
-    }
-    Err("too many options the driver does not support".to_string())
-}
-
-/// The option named by the Rust driver's "<option> is an invalid option".
-fn refused_option(message: &str) -> Option<String> {
-    let start = message.find(": ").map_or(0, |i| i + 2);
-    let option = message[start..].split(" is an invalid option").next()?;
-    (option.len() < message.len() - start && !option.contains(char::is_whitespace))
-        .then(|| option.to_ascii_lowercase())
-}
-
-/// The connection string without option `key` (compared case-insensitively).
-fn without_option(uri: &str, key: &str) -> String {
-    let Some((base, query)) = uri.split_once('?') else {
-        return uri.to_string();
-    };
-    let kept: Vec<&str> = query
-        .split(['&', ';'])
-        .filter(|pair| {
-            let name = pair.split_once('=').map_or(*pair, |(k, _)| k);
-            !name.eq_ignore_ascii_case(key)
-        })
-        .collect();
-    if kept.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", kept.join("&"))
+/// Closes the client of `spec`, if one is open: operations still running on
+/// it fail with `ERR_CONNECTION_CLOSED`. Locks used later connect again.
+pub async fn close(spec: &ClientSpec) {
+    let slot = CLIENTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&spec.key());
+    if let Some(slot) = slot {
+        shut_down(slot).await;
     }
 }
 
-/// `socketTimeoutMS` from a connection string's options; 0 means none.
-fn socket_timeout(uri: &str) -> Option<Duration> {
-    let query = uri.split_once('?')?.1;
-    query
-        .split(['&', ';'])
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| key.eq_ignore_ascii_case("socketTimeoutMS"))
-        .and_then(|(_, value)| value.parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-        .map(Duration::from_millis)
-}
-
-/// The password part of `scheme://user:password@host`, if any.
-fn password_in_uri(uri: &str) -> Option<&str> {
-    let rest = uri.split_once("://")?.1;
-    let userinfo = rest.split_once('@')?.0;
-    if userinfo.contains('/') {
-        return None; // the '@' is in the path or options, not in userinfo
-    }
-    Some(userinfo.split_once(':')?.1)
-}
-
-/// Closes every client. Locks created later connect again on first use.
+/// Closes every client. Locks used later connect again on first use.
 pub async fn close_all() {
     let slots: Vec<Slot> = {
         let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
         clients.drain().map(|(_, slot)| slot).collect()
     };
     for slot in slots {
-        if let Some(shared) = slot.get() {
-            shared.client.clone().shutdown().immediate(true).await;
-        }
+        shut_down(slot).await;
     }
+}
+
+async fn shut_down(slot: Slot) {
+    if let Some(shared) = slot.get() {
+        shared.closed.store(true, Ordering::Release);
+        shared.client.clone().shutdown().immediate(true).await;
+    }
+}
+
+/// How many clients are open (for tests of the connection's life).
+pub fn open_clients() -> usize {
+    CLIENTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .filter(|slot| slot.initialized())
+        .count()
 }
 
 /// Commands started per command name, counted while monitoring is on.
@@ -294,67 +208,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn password_is_found_and_redacted() {
+    fn targets_never_print_credentials() {
         let target = Target {
-            uri: "mongodb://alice:s3cret@db.example:27017/app".into(),
+            client: ClientSpec::from_uri("mongodb://alice:s3cret@h/"),
             ..Default::default()
         };
-        assert_eq!(password_in_uri(&target.uri), Some("s3cret"));
-        assert_eq!(redact("bad s3cret here", &target), "bad **** here");
-        assert_eq!(password_in_uri("mongodb://host/db?x=a@b"), None);
-    }
-
-    #[test]
-    fn socket_timeout_is_read_from_the_options() {
-        let t = |uri: &str| socket_timeout(uri).map(|d| d.as_millis());
-        assert_eq!(t("mongodb://h/db?socketTimeoutMS=1500"), Some(1500));
-        assert_eq!(t("mongodb://h/?a=1&sockettimeoutms=20"), Some(20));
-        assert_eq!(t("mongodb://h/?socketTimeoutMS=0"), None);
-        assert_eq!(t("mongodb://h/?socketTimeoutMS=x"), None);
-        assert_eq!(t("mongodb://h/db"), None);
-    }
-
-    #[test]
-    fn options_are_removed_by_name() {
-        assert_eq!(
-            without_option("mongodb://h/db?socketTimeoutMS=5&w=1", "sockettimeoutms"),
-            "mongodb://h/db?w=1"
-        );
-        assert_eq!(
-            without_option("mongodb://h/db?socketTimeoutMS=5", "socketTimeoutMS"),
-            "mongodb://h/db"
-        );
-        assert_eq!(without_option("mongodb://h/db", "x"), "mongodb://h/db");
-    }
-
-    #[test]
-    fn refused_options_are_recognised() {
-        let msg = "An invalid argument was provided: bogusOption is an invalid option";
-        assert_eq!(refused_option(msg).as_deref(), Some("bogusoption"));
-        assert_eq!(refused_option("connection string contains no scheme"), None);
+        assert!(!format!("{target:?}").contains("s3cret"));
     }
 
     #[tokio::test]
-    async fn node_only_and_unknown_options_do_not_break_parsing() {
-        let options =
-            parse_options("mongodb://127.0.0.1:27017/app?socketTimeoutMS=100&bogusOption=1&w=1")
-                .await
-                .unwrap();
-        assert_eq!(options.default_database.as_deref(), Some("app"));
-        assert!(parse_options("localhost:27017").await.is_err());
-    }
-
-    #[test]
-    fn separate_credentials_make_a_separate_client() {
-        let a = Target {
-            uri: "mongodb://h/".into(),
+    async fn a_closed_client_is_gone_and_a_new_one_can_open() {
+        let target = Target {
+            client: ClientSpec::from_uri("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=1"),
             ..Default::default()
         };
-        let b = Target {
-            username: Some("u".into()),
-            ..a.clone()
-        };
-        assert_ne!(a.client_key(), b.client_key());
-        assert!(!format!("{b:?}").contains("mongodb://"));
+        let first = shared(&target).await.unwrap();
+        close(&target.client).await;
+        assert!(first.is_closed());
+        let second = shared(&target).await.unwrap();
+        assert!(!second.is_closed());
+        assert!(!Arc::ptr_eq(&first, &second));
+        close(&target.client).await;
     }
 }

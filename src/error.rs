@@ -19,6 +19,14 @@ pub enum LockError {
     InvalidArgument { code: &'static str, message: String },
     /// The connection string could not be parsed or its options are invalid.
     InvalidUri { message: String },
+    /// A connection setting the lock's driver cannot reproduce (named).
+    UnsupportedOption { option: String },
+    /// The TLS settings could not be used (a CA or key file that cannot be read).
+    TlsConfig { message: String },
+    /// The server is older than the driver supports (MongoDB 4.4).
+    ServerVersion { message: String },
+    /// The lock's connection was closed (the application's closed, or `Lock.close()`).
+    ConnectionClosed,
     /// The unique index on `name` is missing and could not be created.
     Index { message: String },
     /// The server answered with an error.
@@ -47,7 +55,23 @@ pub enum LockError {
     },
     /// A bug: a panic in the core, caught before it could abort the process.
     Internal { message: String },
+    /// An acquire failed after sending its insert: whether the lock document
+    /// `lock_id` went in is unknown. The core withdraws it once the server
+    /// answers again, and the caller may recognise it as its own.
+    Unresolved {
+        lock_id: mongodb::bson::oid::ObjectId,
+        source: Box<LockError>,
+    },
 }
+
+/// Whether a server selection failed because the server is too old (or too
+/// new) for the driver, as the driver words it.
+fn is_incompatible_server(message: &str) -> bool {
+    message.contains("reports wire version") || message.contains("requires wire version")
+}
+
+/// The oldest server the Rust driver talks to.
+pub const MIN_SERVER_VERSION: &str = "MongoDB 4.4";
 
 impl LockError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
@@ -85,6 +109,19 @@ impl LockError {
             ErrorKind::InvalidArgument { ref message, .. } => LockError::InvalidUri {
                 message: message.clone(),
             },
+            ErrorKind::InvalidTlsConfig { ref message, .. } => LockError::TlsConfig {
+                message: message.clone(),
+            },
+            ErrorKind::IncompatibleServer { ref message, .. } => LockError::ServerVersion {
+                message: message.clone(),
+            },
+            // The driver reports a server it cannot talk to as a failed selection.
+            ErrorKind::ServerSelection { ref message, .. } if is_incompatible_server(message) => {
+                LockError::ServerVersion {
+                    message: message.clone(),
+                }
+            }
+            ErrorKind::Shutdown => LockError::ConnectionClosed,
             ErrorKind::Io(_)
             | ErrorKind::ServerSelection { .. }
             | ErrorKind::ConnectionPoolCleared { .. }
@@ -104,13 +141,27 @@ impl LockError {
     pub fn server_code(&self) -> Option<i32> {
         match self {
             LockError::Server { code, .. } => Some(*code),
+            LockError::Unresolved { source, .. } => source.server_code(),
             _ => None,
         }
     }
 
-    /// Whether the connection may have been replaced (the clock offset must be re-measured).
+    /// Whether the connection broke or an answer did not come: the outcome of
+    /// a write is then unknown, and the clock offset must be re-measured.
     pub fn is_network(&self) -> bool {
-        matches!(self, LockError::Network { .. } | LockError::Timeout { .. })
+        match self {
+            LockError::Network { .. } | LockError::Timeout { .. } => true,
+            LockError::Unresolved { source, .. } => source.is_network(),
+            _ => false,
+        }
+    }
+
+    /// The lock document whose insert has an unknown outcome, if any.
+    pub fn unresolved_lock_id(&self) -> Option<mongodb::bson::oid::ObjectId> {
+        match self {
+            LockError::Unresolved { lock_id, .. } => Some(*lock_id),
+            _ => None,
+        }
     }
 
     /// The stable code the JS layer puts on the `Error` when the server gave none.
@@ -118,12 +169,17 @@ impl LockError {
         match self {
             LockError::InvalidArgument { code, .. } => code,
             LockError::InvalidUri { .. } => "ERR_INVALID_URI",
+            LockError::UnsupportedOption { .. } => "ERR_UNSUPPORTED_CONNECTION_OPTION",
+            LockError::TlsConfig { .. } => "ERR_TLS_CONFIG",
+            LockError::ServerVersion { .. } => "ERR_SERVER_VERSION",
+            LockError::ConnectionClosed => "ERR_CONNECTION_CLOSED",
             LockError::Index { .. } => "ERR_INDEX",
             LockError::Server { .. } => "ERR_MONGODB_SERVER",
             LockError::Network { .. } => "ERR_MONGODB_NETWORK",
             LockError::Timeout { .. } => "ERR_MONGODB_TIMEOUT",
             LockError::Driver { .. } => "ERR_MONGODB",
             LockError::Internal { .. } => "ERR_INTERNAL",
+            LockError::Unresolved { source, .. } => source.code(),
         }
     }
 }
@@ -133,6 +189,20 @@ impl fmt::Display for LockError {
         match self {
             LockError::InvalidArgument { message, .. } => f.write_str(message),
             LockError::InvalidUri { message } => write!(f, "invalid connection string: {message}"),
+            LockError::UnsupportedOption { option } => write!(
+                f,
+                "unsupported_connection_option: the lock cannot reproduce the connection setting \
+                 {option}; give the lock its own `uri` option (see the README, \"Connection settings\")"
+            ),
+            LockError::TlsConfig { message } => write!(f, "TLS settings cannot be used: {message}"),
+            LockError::ServerVersion { message } => write!(
+                f,
+                "the server is too old: the lock needs {MIN_SERVER_VERSION} or later ({message})"
+            ),
+            LockError::ConnectionClosed => f.write_str(
+                "connection_closed: the lock's connection was closed (mongoose.disconnect(), \
+                 connection.close() or Lock.close())",
+            ),
             LockError::Index { message } => f.write_str(message),
             LockError::Server { message, .. } => f.write_str(message),
             LockError::Network {
@@ -149,6 +219,7 @@ impl fmt::Display for LockError {
             ),
             LockError::Driver { operation, message } => write!(f, "{operation} failed: {message}"),
             LockError::Internal { message } => write!(f, "internal error: {message}"),
+            LockError::Unresolved { source, .. } => source.fmt(f),
         }
     }
 }
@@ -207,5 +278,36 @@ mod tests {
         assert_eq!(server.server_code(), Some(11000));
         assert_eq!(server.code(), "ERR_MONGODB_SERVER");
         assert!(!server.is_network());
+    }
+
+    #[test]
+    fn an_old_server_is_named_with_the_minimum() {
+        // The driver's own words (mongodb 3.x, sdam/description/server.rs).
+        let message = "Server at 127.0.0.1:1 reports wire version 8, but this version of the \
+                       MongoDB Rust driver requires at least 9 (MongoDB 4.4).";
+        assert!(is_incompatible_server(message));
+        assert!(!is_incompatible_server(
+            "Server selection timeout: No available servers"
+        ));
+        let err = LockError::ServerVersion {
+            message: message.into(),
+        };
+        assert_eq!(err.code(), "ERR_SERVER_VERSION");
+        assert!(err.to_string().contains("MongoDB 4.4 or later"));
+    }
+
+    #[test]
+    fn an_unresolved_insert_keeps_its_cause() {
+        let lock_id = mongodb::bson::oid::ObjectId::new();
+        let err = LockError::Unresolved {
+            lock_id,
+            source: Box::new(LockError::Timeout {
+                operation: "acquire",
+                after_ms: 5,
+            }),
+        };
+        assert_eq!(err.code(), "ERR_MONGODB_TIMEOUT");
+        assert!(err.is_network());
+        assert_eq!(err.unresolved_lock_id(), Some(lock_id));
     }
 }

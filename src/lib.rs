@@ -1,13 +1,15 @@
 //! Native core of mongoose-distributed-lock: a distributed lock on MongoDB.
 //!
-//! - [`protocol`]: the lock protocol (insert-only ownership, index probe, takeover);
-//! - [`connection`]: one shared `Client` per connection string, command counters;
+//! - [`protocol`]: the lock protocol (insert-only ownership, index proof, takeover);
+//! - [`client_options`]: the settings a lock connects with, under the lock's own policy;
+//! - [`connection`]: one shared `Client` per set of settings, command counters;
 //! - [`clock`]: the server's clock as seen from this process;
 //! - [`error`]: errors with context and stable codes;
 //! - `binding` (feature `node`, on by default): the N-API surface.
 
 #![deny(clippy::all)]
 
+pub mod client_options;
 pub mod clock;
 pub mod connection;
 pub mod error;

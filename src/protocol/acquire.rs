@@ -1,0 +1,322 @@
+//! Acquire, and takeover of a lock whose holder's lease has expired.
+//!
+//! The unique index is what makes an insert exclusive, so an acquire must know
+//! the index was there: a collection that was dropped comes back on the next
+//! insert *without* it. Each acquire therefore inserts two documents in one
+//! ordered `insert` command: the lock, then its *twin* (same name, fresh
+//! `_id`, already expired). With the index the twin always bounces off the
+//! lock (a duplicate key at index 1), which proves in the same round trip that
+//! the index existed right after the lock went in; nothing but the lock stays
+//! in the collection. If the twin goes in too, the index is gone: both are
+//! withdrawn, the index rebuilt, and the acquire tried again.
+//!
+//! An insert whose reply never came (a cut connection, a timeout) has an
+//! unknown outcome. Its lock document may sit in the collection, blocking the
+//! name until its lease ends: the core deletes exactly that `_id` in the
+//! background once the server answers again, and the caller, told the `_id`
+//! ([`LockError::Unresolved`]), recognises the document as its own on its
+//! next acquire.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
+
+use super::{expiry, stored_time, validate_name, Locks};
+use crate::error::{LockError, Result, DUPLICATE_KEY};
+
+/// How often one acquire re-tries after losing a race (a holder that expired
+/// or vanished between two steps) before it reports the lock as taken.
+const MAX_ATTEMPTS: usize = 8;
+/// Pauses between the background deletes of an unresolved insert.
+const WITHDRAW_FIRST_PAUSE: Duration = Duration::from_millis(50);
+const WITHDRAW_MAX_PAUSE: Duration = Duration::from_secs(2);
+
+/// A lock taken: its document's id and lease, on the server's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acquired {
+    pub lock_id: ObjectId,
+    pub time_acquired_ms: i64,
+    pub expire_ms: i64,
+}
+
+/// What one lock-plus-twin insert found out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inserted {
+    /// The lock went in and its twin hit the unique index: acquired.
+    Proven,
+    /// The name is taken: the lock hit the unique index (the twin was not tried).
+    Taken,
+    /// Both went in: the unique index is missing.
+    Unproven,
+}
+
+/// An insert sent and not yet answered.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    lock_id: ObjectId,
+    twin_id: ObjectId,
+    lease_ends: Instant,
+}
+
+impl Locks {
+    /// Tries once to take the lock `name` for `timeout_ms`. `Ok(None)` means
+    /// another holder has it and its lease has not ended. `own` lists lock
+    /// documents this caller inserted without learning the outcome: one of
+    /// them found holding the name is deleted and the name taken afresh.
+    pub async fn acquire(
+        &self,
+        name: &str,
+        timeout_ms: i64,
+        own: &[ObjectId],
+    ) -> Result<Option<Acquired>> {
+        let in_flight = Mutex::new(None);
+        let result = self
+            .bounded(
+                "acquire",
+                self.acquire_inner(name, timeout_ms, own, &in_flight),
+            )
+            .await;
+        let unanswered = in_flight.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match (result, unanswered) {
+            (Err(e), Some(insert)) if e.is_network() => {
+                self.withdraw_later(insert);
+                Err(LockError::Unresolved {
+                    lock_id: insert.lock_id,
+                    source: Box::new(e),
+                })
+            }
+            (result, _) => result,
+        }
+    }
+
+    async fn acquire_inner(
+        &self,
+        name: &str,
+        timeout_ms: i64,
+        own: &[ObjectId],
+        in_flight: &Mutex<Option<InFlight>>,
+    ) -> Result<Option<Acquired>> {
+        #[cfg(debug_assertions)]
+        if name == "__mdl_debug_panic__" {
+            // Test-only trigger (debug builds only): proves a panic becomes an Error.
+            panic!("debug panic trigger");
+        }
+        validate_name(name)?;
+        if !self.shared.index_ensured(&self.namespace) {
+            self.ensure_index().await?;
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let now = self.now_ms().await?;
+            let acquired = Acquired {
+                lock_id: ObjectId::new(),
+                time_acquired_ms: now,
+                expire_ms: expiry(now, timeout_ms)?,
+            };
+            let lock = doc! {
+                "_id": acquired.lock_id,
+                "name": name,
+                "expire": DateTime::from_millis(acquired.expire_ms),
+                "inserted": DateTime::from_millis(now),
+            };
+            let twin_id = ObjectId::new();
+            let twin = doc! {
+                "_id": twin_id,
+                "name": name,
+                "expire": DateTime::from_millis(now),
+                "inserted": DateTime::from_millis(now),
+            };
+            let sent = InFlight {
+                lock_id: acquired.lock_id,
+                twin_id,
+                lease_ends: Instant::now() + Duration::from_millis(timeout_ms as u64),
+            };
+            *in_flight.lock().unwrap_or_else(|p| p.into_inner()) = Some(sent);
+            let inserted = self.insert_with_twin(lock, twin).await;
+            if !inserted.as_ref().is_err_and(LockError::is_network) {
+                *in_flight.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            }
+            match inserted? {
+                Inserted::Proven => return Ok(Some(acquired)),
+                Inserted::Taken => {
+                    if !self.take_over_if_expired(name, own).await? {
+                        return Ok(None);
+                    }
+                }
+                Inserted::Unproven => {
+                    // The collection was dropped and our insert re-created it
+                    // without the index: the insert proves nothing. Undo it,
+                    // rebuild the index and try again.
+                    let had_index = self.index_present().await?;
+                    self.shared.set_index_ensured(&self.namespace, false);
+                    self.coll
+                        .delete_many(doc! { "_id": { "$in": [acquired.lock_id, twin_id] } })
+                        .await
+                        .map_err(|e| LockError::driver("delete", e))?;
+                    if had_index {
+                        return Err(LockError::Index {
+                            message: format!(
+                                "the unique index on `name` in {} did not refuse a duplicate \
+                                 name (is it partial, or does it have a collation?)",
+                                self.namespace
+                            ),
+                        });
+                    }
+                    self.ensure_index().await?;
+                }
+            }
+        }
+        // Others kept winning the races for this name: report it as taken.
+        Ok(None)
+    }
+
+    /// Inserts the lock, then its twin, in one ordered `insert` command.
+    async fn insert_with_twin(&self, lock: Document, twin: Document) -> Result<Inserted> {
+        let lock_id = lock.get("_id").cloned().unwrap_or(Bson::Null);
+        let command = doc! {
+            "insert": self.coll.name(),
+            "documents": [lock, twin],
+            "ordered": true,
+        };
+        let reply = self
+            .db()
+            .run_command(command)
+            .await
+            .map_err(|e| LockError::driver("insert", e))?;
+        let outcome = classify_insert_reply(&reply);
+        if outcome.is_err() && write_error_index(&reply) != Some(0) {
+            // The lock may have gone in before the failure: take it back.
+            let _ = self.delete_exact(doc! { "_id": lock_id }).await;
+        }
+        outcome
+    }
+
+    /// After a duplicate key: removes the holder if its lease has ended, or
+    /// if it is one of `own` (ours, from an insert whose reply was lost).
+    /// Returns whether the name may be free now (so inserting again makes sense).
+    async fn take_over_if_expired(&self, name: &str, own: &[ObjectId]) -> Result<bool> {
+        let Some(holder) = self.holder(name).await? else {
+            return Ok(true); // released between our insert and our look
+        };
+        let holder_id = holder.get("_id").cloned().unwrap_or(Bson::Null);
+        if matches!(&holder_id, Bson::ObjectId(id) if own.contains(id)) {
+            self.delete_exact(doc! { "_id": holder_id }).await?;
+            return Ok(true);
+        }
+        let Some(expire_ms) = stored_time(&holder, "expire") else {
+            return Ok(false); // no usable expiry: respect it, as 0.0.x does
+        };
+        if expire_ms >= self.now_ms().await? {
+            return Ok(false);
+        }
+        // Exactly that expired document: if someone else took over first,
+        // theirs has a new `_id` and this deletes nothing.
+        let filter = doc! {
+            "_id": holder_id,
+            "expire": holder.get("expire").cloned().unwrap_or(Bson::Null),
+        };
+        self.delete_exact(filter).await?;
+        Ok(true)
+    }
+
+    /// Deletes, in the background, the documents of an insert whose reply
+    /// never came, as soon as the server answers again. It keeps trying until
+    /// it deleted the lock or the lease ended (a document past its lease
+    /// blocks no one); a late insert is caught while the operation bound runs.
+    fn withdraw_later(&self, insert: InFlight) {
+        let shared = std::sync::Arc::clone(&self.shared);
+        let coll = self.coll.clone();
+        let bound = shared.operation_timeout;
+        let until = insert
+            .lease_ends
+            .min(Instant::now() + bound.saturating_mul(2));
+        tokio::spawn(async move {
+            let mut pause = WITHDRAW_FIRST_PAUSE;
+            while !shared.is_closed() && Instant::now() < until {
+                let delete =
+                    coll.delete_many(doc! { "_id": { "$in": [insert.lock_id, insert.twin_id] } });
+                if let Ok(Ok(done)) = tokio::time::timeout(bound, delete).await {
+                    if done.deleted_count > 0 {
+                        return;
+                    }
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(WITHDRAW_MAX_PAUSE);
+            }
+        });
+    }
+}
+
+/// The `index` of the first write error in an `insert` reply, if any.
+fn write_error_index(reply: &Document) -> Option<i64> {
+    let first = reply
+        .get_array("writeErrors")
+        .ok()?
+        .first()?
+        .as_document()?;
+    match first.get("index")? {
+        Bson::Int32(i) => Some(i64::from(*i)),
+        Bson::Int64(i) => Some(*i),
+        _ => None,
+    }
+}
+
+/// Reads the reply of the lock-plus-twin `insert` command.
+fn classify_insert_reply(reply: &Document) -> Result<Inserted> {
+    if let Ok(wce) = reply.get_document("writeConcernError") {
+        return Err(LockError::Server {
+            operation: "insert",
+            code: wce.get_i32("code").unwrap_or(64),
+            code_name: wce.get_str("codeName").ok().map(str::to_string),
+            message: wce
+                .get_str("errmsg")
+                .unwrap_or("write concern error")
+                .to_string(),
+            labels: Vec::new(),
+        });
+    }
+    let Ok(errors) = reply.get_array("writeErrors") else {
+        return Ok(Inserted::Unproven);
+    };
+    let Some(first) = errors.first().and_then(Bson::as_document) else {
+        return Ok(Inserted::Unproven);
+    };
+    let code = first.get_i32("code").unwrap_or(0);
+    match (write_error_index(reply), code) {
+        (Some(0), DUPLICATE_KEY) => Ok(Inserted::Taken),
+        (Some(1), DUPLICATE_KEY) => Ok(Inserted::Proven),
+        _ => Err(LockError::Server {
+            operation: "insert",
+            code,
+            code_name: first.get_str("codeName").ok().map(str::to_string),
+            message: first.get_str("errmsg").unwrap_or("write error").to_string(),
+            labels: Vec::new(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_replies_are_classified() {
+        let dup = |index: i32| doc! { "n": 1, "ok": 1.0, "writeErrors": [{ "index": index, "code": 11000, "errmsg": "E11000" }] };
+        assert_eq!(classify_insert_reply(&dup(1)).unwrap(), Inserted::Proven);
+        assert_eq!(classify_insert_reply(&dup(0)).unwrap(), Inserted::Taken);
+        assert_eq!(
+            classify_insert_reply(&doc! { "n": 2, "ok": 1.0 }).unwrap(),
+            Inserted::Unproven
+        );
+        let other = doc! { "n": 0, "ok": 1.0, "writeErrors": [{ "index": 0, "code": 121, "errmsg": "invalid" }] };
+        assert_eq!(
+            classify_insert_reply(&other).unwrap_err().server_code(),
+            Some(121)
+        );
+        let wce =
+            doc! { "n": 1, "ok": 1.0, "writeConcernError": { "code": 64, "errmsg": "timeout" } };
+        assert!(classify_insert_reply(&wce).is_err());
+        assert_eq!(write_error_index(&dup(1)), Some(1));
+        assert_eq!(write_error_index(&doc! {}), None);
+    }
+}

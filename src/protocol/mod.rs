@@ -1,0 +1,244 @@
+//! The lock protocol, in lock terms only.
+//!
+//! A lock is a document `{ _id, name, expire, inserted }` in a collection with
+//! a unique index on `name`, the same shape the 0.0.x package writes, so old
+//! and new instances exclude each other during a rolling deploy. The
+//! collection holds lock documents and nothing else.
+//!
+//! Ownership only ever changes through an *insert* into the unique key: that
+//! is atomic on every MongoDB-compatible server, whereas conditional updates
+//! and deletes are not atomic on some of them (FerretDB reads, then writes by
+//! `_id`). Deletes here only ever target one exact `_id`, and every takeover
+//! inserts a fresh `_id`, so a late or non-atomic delete can never remove the
+//! current holder's document.
+//!
+//! - [`acquire`](Locks::acquire) and takeover of an expired holder: `acquire.rs`;
+//! - [`release`](Locks::release): `release.rs`;
+//! - the unique index, ensured once per collection and proven by every
+//!   acquire: `index.rs`.
+
+mod acquire;
+mod index;
+mod release;
+
+use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
+use mongodb::Collection;
+
+use crate::connection::{self, Shared, Target};
+use crate::error::{LockError, Result};
+
+pub use acquire::Acquired;
+pub use release::Holding;
+
+/// The largest time a JS `Date` can hold (ms since the epoch), so that the
+/// 0.0.x package, which reads `expire` through mongoose, can still read it.
+pub const MAX_DATE_MS: i64 = 8_640_000_000_000_000;
+/// Names longer than this (UTF-8 bytes) are refused: MongoDB before 4.2
+/// refuses index keys over 1024 bytes, so such names could not be shared.
+pub const MAX_NAME_BYTES: usize = 1000;
+
+pub fn validate_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(LockError::invalid("ERR_MISSING_NAME", "missing_name"));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(LockError::invalid(
+            "ERR_INVALID_NAME",
+            format!(
+                "lock name is {} bytes long; the limit is {MAX_NAME_BYTES}",
+                name.len()
+            ),
+        ));
+    }
+    if name.contains('\u{0}') {
+        return Err(LockError::invalid(
+            "ERR_INVALID_NAME",
+            "lock name must not contain NUL characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a timeout in whole ms.
+pub fn validate_timeout(timeout_ms: i64) -> Result<i64> {
+    if !(0..MAX_DATE_MS).contains(&timeout_ms) {
+        return Err(LockError::invalid(
+            "ERR_INVALID_OPTION",
+            format!("timeout must be a number of ms from 0 to {MAX_DATE_MS}"),
+        ));
+    }
+    Ok(timeout_ms)
+}
+
+/// `now + timeout`, if it stays a valid date.
+pub fn expiry(now_ms: i64, timeout_ms: i64) -> Result<i64> {
+    now_ms
+        .checked_add(timeout_ms)
+        .filter(|e| *e <= MAX_DATE_MS)
+        .ok_or_else(|| {
+            LockError::invalid(
+                "ERR_INVALID_OPTION",
+                "timeout is too large: the lock would expire after the largest date",
+            )
+        })
+}
+
+/// A date field of a stored lock document (`expire`, `inserted`), in ms.
+/// 0.0.x writes a `Date`; a number is taken as ms, for hand-made documents.
+pub fn stored_time(doc: &Document, field: &str) -> Option<i64> {
+    match doc.get(field)? {
+        Bson::DateTime(d) => Some(d.timestamp_millis()),
+        Bson::Int64(n) => Some(*n),
+        Bson::Int32(n) => Some(i64::from(*n)),
+        Bson::Double(f) if f.is_finite() => Some(*f as i64),
+        _ => None,
+    }
+}
+
+/// The locks of one collection, on one shared client.
+pub struct Locks {
+    shared: std::sync::Arc<Shared>,
+    coll: Collection<Document>,
+    namespace: String,
+}
+
+impl Locks {
+    pub async fn open(target: &Target) -> Result<Locks> {
+        let shared = connection::shared(target).await?;
+        let coll = shared.collection::<Document>(target);
+        let namespace = coll.namespace().to_string();
+        Ok(Locks {
+            shared,
+            coll,
+            namespace,
+        })
+    }
+
+    /// The server's time now, in ms.
+    async fn now_ms(&self) -> Result<i64> {
+        self.shared.clock.now_ms(&self.shared.client).await
+    }
+
+    /// Bounds `work` by the operation timeout, keeps the clock honest after a
+    /// connection broke, and reports work cut short by a closed client as such.
+    async fn bounded<T>(
+        &self,
+        operation: &'static str,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let limit = self.shared.operation_timeout;
+        let result = tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            Err(LockError::Timeout {
+                operation,
+                after_ms: limit.as_millis(),
+            })
+        });
+        match result {
+            Err(_) if self.shared.is_closed() => Err(LockError::ConnectionClosed),
+            Err(e) if e.is_network() => {
+                self.shared.clock.mark_stale();
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    fn db(&self) -> mongodb::Database {
+        self.shared
+            .client
+            .database(self.coll.namespace().db.as_str())
+    }
+
+    /// Deletes exactly the documents `filter` names (by `_id`).
+    async fn delete_exact(&self, filter: Document) -> Result<u64> {
+        self.coll
+            .delete_one(filter)
+            .await
+            .map(|r| r.deleted_count)
+            .map_err(|e| LockError::driver("delete", e))
+    }
+
+    /// The current holder of `name`: its `_id`, `expire` and `inserted`.
+    async fn holder(&self, name: &str) -> Result<Option<Document>> {
+        self.coll
+            .find_one(doc! { "name": name })
+            .projection(doc! { "_id": 1, "expire": 1, "inserted": 1 })
+            .await
+            .map_err(|e| LockError::driver("find", e))
+    }
+}
+
+pub fn parse_lock_id(lock_id: &str) -> Result<ObjectId> {
+    ObjectId::parse_str(lock_id).map_err(|_| {
+        LockError::invalid(
+            "ERR_INVALID_LOCK_ID",
+            "lockId must be the 24-character hex string of an ObjectId",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::DateTime;
+
+    #[test]
+    fn names_are_checked() {
+        assert_eq!(validate_name("").unwrap_err().code(), "ERR_MISSING_NAME");
+        assert_eq!(validate_name("").unwrap_err().to_string(), "missing_name");
+        assert!(validate_name("job:nightly-report").is_ok());
+        assert!(validate_name("ключ-🔒").is_ok());
+        assert_eq!(
+            validate_name(&"x".repeat(MAX_NAME_BYTES + 1))
+                .unwrap_err()
+                .code(),
+            "ERR_INVALID_NAME"
+        );
+        assert!(validate_name(&"x".repeat(MAX_NAME_BYTES)).is_ok());
+        assert_eq!(
+            validate_name("a\u{0}b").unwrap_err().code(),
+            "ERR_INVALID_NAME"
+        );
+        // 1.0.0 reserved its sentinel's name; no name is reserved any more.
+        assert!(validate_name(index::LEGACY_SENTINEL_NAME).is_ok());
+    }
+
+    #[test]
+    fn timeouts_are_checked() {
+        assert_eq!(validate_timeout(60_000).unwrap(), 60_000);
+        for bad in [-1, MAX_DATE_MS, i64::MAX] {
+            assert_eq!(
+                validate_timeout(bad).unwrap_err().code(),
+                "ERR_INVALID_OPTION"
+            );
+        }
+    }
+
+    #[test]
+    fn expiry_stays_a_valid_date() {
+        assert_eq!(expiry(1_000, 500).unwrap(), 1_500);
+        assert!(expiry(MAX_DATE_MS - 10, 10).is_ok());
+        assert!(expiry(MAX_DATE_MS - 10, 11).is_err());
+        assert!(expiry(i64::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn lock_ids_must_be_object_ids() {
+        let id = ObjectId::new();
+        assert_eq!(parse_lock_id(&id.to_hex()).unwrap(), id);
+        assert_eq!(
+            parse_lock_id("nope").unwrap_err().code(),
+            "ERR_INVALID_LOCK_ID"
+        );
+    }
+
+    #[test]
+    fn stored_times_read_dates_and_numbers() {
+        let d = DateTime::from_millis(42);
+        assert_eq!(stored_time(&doc! { "expire": d }, "expire"), Some(42));
+        assert_eq!(stored_time(&doc! { "expire": 7_i64 }, "expire"), Some(7));
+        assert_eq!(stored_time(&doc! { "expire": 7_i32 }, "expire"), Some(7));
+        assert_eq!(stored_time(&doc! { "expire": "soon" }, "expire"), None);
+        assert_eq!(stored_time(&doc! {}, "expire"), None);
+    }
+}
