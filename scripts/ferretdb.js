@@ -2,7 +2,8 @@
 // Builds (once, cached) and starts the embedded FerretDB test server: a small
 // Go launcher around FerretDB v1.24.2 with its SQLite backend, on a free
 // loopback port. Used by the tests, the demo and the benchmarks whenever
-// MONGODB_URI is not set.
+// MONGODB_URI is not set. With `tls` it serves TLS (or mutual TLS) on a
+// second port as well.
 const { spawn, execFileSync } = require('child_process')
 const fs = require('fs')
 const os = require('os')
@@ -43,26 +44,44 @@ function buildLauncher ({ log = console.error } = {}) {
 
 /**
  * Starts a server in a fresh data directory.
- * @returns {Promise<{ uri: string, pid: number, dataDir: string, stop: () => Promise<void> }>}
+ *
+ * With `tls: { cert, key, ca }` (PEM file paths; `ca` optional) it also
+ * listens for TLS on `tlsPort` (0: a free one); with `ca`, clients must
+ * present a certificate signed by it (mutual TLS). The plain port stays on.
+ * @returns {Promise<{ uri: string, tlsUri?: string, pid: number, dataDir: string, stop: () => Promise<void> }>}
  */
-async function startFerretDB ({ dataDir, port = 0, log } = {}) {
+async function startFerretDB ({ dataDir, port = 0, tls, tlsPort = 0, log } = {}) {
   const binary = buildLauncher({ log })
   const dir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'mdl-ferretdb-'))
-  const logFile = fs.openSync(path.join(dir, 'ferretdb.log'), 'a')
-  const child = spawn(binary, ['-dir', dir, '-listen', `127.0.0.1:${port}`], {
+  const args = ['-dir', dir, '-listen', `127.0.0.1:${port}`]
+  if (tls) {
+    if (!tls.cert || !tls.key) throw new Error('startFerretDB: tls needs cert and key (PEM file paths)')
+    args.push('-tls-listen', `127.0.0.1:${tlsPort}`, '-tls-cert', path.resolve(tls.cert), '-tls-key', path.resolve(tls.key))
+    if (tls.ca) args.push('-tls-ca', path.resolve(tls.ca))
+  }
+  const logPath = path.join(dir, 'ferretdb.log')
+  const logFile = fs.openSync(logPath, 'a')
+  const child = spawn(binary, args, {
     // stdin stays open as a lifeline: the launcher exits when it closes.
     stdio: ['pipe', 'pipe', logFile]
   })
   fs.closeSync(logFile)
 
-  const uri = await new Promise((resolve, reject) => {
+  const { uri, tlsUri } = await new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout })
-    const fail = (why) => reject(new Error(`FerretDB did not start: ${why}; see ${path.join(dir, 'ferretdb.log')}`))
+    const fail = (why) => {
+      let last = ''
+      try { last = fs.readFileSync(logPath, 'utf8').trim().split('\n').slice(-3).join('\n') } catch {}
+      reject(new Error(`FerretDB did not start: ${why}; see ${logPath}${last ? `:\n${last}` : ''}`))
+    }
+    let tlsUri
     child.once('error', (err) => fail(err.message))
     child.once('exit', (code, signal) => fail(`exited with ${signal || code}`))
     lines.on('line', (line) => {
+      const t = /^ready-tls (\S+)/.exec(line)
+      if (t) tlsUri = t[1]
       const m = /^ready (\S+)/.exec(line)
-      if (m) resolve(m[1])
+      if (m) resolve({ uri: m[1], tlsUri })
     })
   })
   child.removeAllListeners('exit')
@@ -72,6 +91,7 @@ async function startFerretDB ({ dataDir, port = 0, log } = {}) {
   const exit = new Promise((resolve) => child.once('exit', () => { exited = true; resolve() }))
   return {
     uri,
+    tlsUri,
     pid: child.pid,
     dataDir: dir,
     child,

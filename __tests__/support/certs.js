@@ -1,0 +1,166 @@
+'use strict'
+// Throwaway X.509 certificates for the TLS tests, made at test time with the
+// openssl command line (OpenSSL 3): a CA, a server certificate for 127.0.0.1
+// and localhost, one for the wrong name, client certificates for mutual TLS
+// (one with an encrypted key) and an unrelated CA. RSA 2048, SHA-256, X.509
+// v3 with subjectAltName (rustls ignores the CN), valid for two days.
+const { execFileSync } = require('child_process')
+const crypto = require('crypto')
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+
+/** The passphrase of `clientEncPem`'s key. */
+const CLIENT_KEY_PASSPHRASE = 's3cret'
+const DAYS = '2'
+
+const made = new Map() // absolute dir -> paths, once per process
+
+function openssl (args, cwd) {
+  try {
+    execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (err) {
+    if (err.code === 'ENOENT') throw new Error('openssl is not installed (apt-get install -y openssl)')
+    throw new Error(`openssl ${args.join(' ')} failed: ${String(err.stderr || err.message).trim()}`)
+  }
+}
+
+// A minimal config, so that the host's openssl.cnf does not matter.
+const REQ_CONFIG = `[req]
+distinguished_name = dn
+prompt = no
+[dn]
+`
+
+const EXTENSIONS = {
+  ca: `basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash`,
+  server: (san) => `basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = ${san}
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid, issuer`,
+  client: `basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid, issuer`
+}
+
+function newKey (dir, name) {
+  const file = path.join(dir, `${name}-key.pem`)
+  // PKCS#8, unencrypted.
+  openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', file], dir)
+  return file
+}
+
+function serial () {
+  return '0x' + crypto.randomBytes(8).toString('hex')
+}
+
+/** A self-signed CA: { cert, key }. */
+function makeCa (dir, name, cn) {
+  const key = newKey(dir, name)
+  const cert = path.join(dir, `${name}.pem`)
+  const conf = path.join(dir, `${name}.cnf`)
+  fs.writeFileSync(conf, `${REQ_CONFIG}CN = ${cn}\n[ext]\n${EXTENSIONS.ca}\n`)
+  openssl(['req', '-x509', '-new', '-config', conf, '-extensions', 'ext', '-key', key, '-out', cert,
+    '-days', DAYS, '-sha256', '-set_serial', serial()], dir)
+  return { cert, key }
+}
+
+/** A certificate signed by `ca`, with the extensions `ext`: { cert, key }. */
+function makeLeaf (dir, name, cn, ext, ca) {
+  const key = newKey(dir, name)
+  const cert = path.join(dir, `${name}.pem`)
+  const csr = path.join(dir, `${name}.csr`)
+  const conf = path.join(dir, `${name}.cnf`)
+  fs.writeFileSync(conf, `${REQ_CONFIG}CN = ${cn}\n[ext]\n${ext}\n`)
+  openssl(['req', '-new', '-config', conf, '-key', key, '-out', csr], dir)
+  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', serial(),
+    '-days', DAYS, '-sha256', '-extfile', conf, '-extensions', 'ext', '-out', cert], dir)
+  fs.rmSync(csr)
+  return { cert, key }
+}
+
+/** Removes the default directories of processes that are gone. */
+function removeStale () {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const m = /^mdl-certs-(\d+)-/.exec(name)
+    if (!m || isAlive(Number(m[1]))) continue
+    fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true })
+  }
+}
+
+function isAlive (pid) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return err.code === 'EPERM'
+  }
+}
+
+/**
+ * Makes (once per directory and process) the test certificates in `dir`
+ * (default: a fresh temporary directory, removed when the process is gone) and
+ * returns their absolute paths:
+ * - ca, caKey: the test CA, which signed everything below;
+ * - serverCert, serverKey: SAN IP:127.0.0.1 and DNS:localhost, EKU serverAuth;
+ * - wrongCert, wrongKey: a server certificate for DNS:wrong.example only;
+ * - clientCert, clientKey, clientPem: EKU clientAuth; clientPem holds the
+ *   certificate and its unencrypted key (what tlsCertificateKeyFile expects);
+ * - clientEncPem: the same certificate with its key as encrypted PKCS#8,
+ *   passphrase `passphrase` ('s3cret');
+ * - otherCa, otherCaKey: an unrelated CA.
+ */
+function makeCerts (dir) {
+  const key = dir ? path.resolve(dir) : ''
+  if (made.has(key)) return made.get(key)
+  let out = key
+  if (!out) {
+    removeStale()
+    out = fs.mkdtempSync(path.join(os.tmpdir(), `mdl-certs-${process.pid}-`))
+    // Not under Jest, whose sandboxed `process` never emits 'exit' (there,
+    // the next makeCerts() of a later run clears the directory).
+    process.once('exit', () => fs.rmSync(out, { recursive: true, force: true }))
+  }
+  fs.mkdirSync(out, { recursive: true })
+
+  const ca = makeCa(out, 'ca', 'mongoose-distributed-lock test CA')
+  const server = makeLeaf(out, 'server', 'localhost', EXTENSIONS.server('IP:127.0.0.1, DNS:localhost'), ca)
+  const wrong = makeLeaf(out, 'wrong', 'wrong.example', EXTENSIONS.server('DNS:wrong.example'), ca)
+  const client = makeLeaf(out, 'client', 'mongoose-distributed-lock test client', EXTENSIONS.client, ca)
+  const other = makeCa(out, 'other-ca', 'unrelated test CA')
+
+  const clientPem = path.join(out, 'client-combined.pem')
+  fs.writeFileSync(clientPem, fs.readFileSync(client.cert, 'utf8') + fs.readFileSync(client.key, 'utf8'))
+  const encKey = path.join(out, 'client-key-enc.pem')
+  openssl(['pkcs8', '-topk8', '-in', client.key, '-out', encKey, '-v2', 'aes-256-cbc', '-v2prf', 'hmacWithSHA256',
+    '-passout', `pass:${CLIENT_KEY_PASSPHRASE}`], out)
+  const clientEncPem = path.join(out, 'client-combined-enc.pem')
+  fs.writeFileSync(clientEncPem, fs.readFileSync(client.cert, 'utf8') + fs.readFileSync(encKey, 'utf8'))
+
+  const paths = {
+    dir: out,
+    ca: ca.cert,
+    caKey: ca.key,
+    serverCert: server.cert,
+    serverKey: server.key,
+    wrongCert: wrong.cert,
+    wrongKey: wrong.key,
+    clientCert: client.cert,
+    clientKey: client.key,
+    clientPem,
+    clientEncPem,
+    passphrase: CLIENT_KEY_PASSPHRASE,
+    otherCa: other.cert,
+    otherCaKey: other.key
+  }
+  made.set(key, paths)
+  return paths
+}
+
+module.exports = { makeCerts, CLIENT_KEY_PASSPHRASE }

@@ -1,0 +1,278 @@
+'use strict'
+// Builds (once, cached) and starts Toxiproxy, Shopify's fault-injecting TCP
+// proxy, for the tests: proxies between a client and the test server whose
+// "toxics" add latency, drop replies, reset connections, cut bandwidth...
+// The server is built from the Go module proxy at a pinned version into
+// ~/.cache/mongoose-distributed-lock/bin and driven through its HTTP API.
+//
+//   node scripts/toxiproxy.js --build   build only (CI)
+//   node scripts/toxiproxy.js           run until Ctrl-C, print the API URL
+//
+// The server runs under a small supervisor (this file, `--supervise`) that
+// stops it when its stdin closes, so it dies with the process that started
+// it, even if that one is killed with SIGKILL.
+const { spawn, execFileSync } = require('child_process')
+const fs = require('fs')
+const net = require('net')
+const os = require('os')
+const path = require('path')
+
+const VERSION = 'v2.12.0'
+const MODULE = 'github.com/Shopify/toxiproxy/v2'
+const BIN_DIR = path.join(os.homedir(), '.cache', 'mongoose-distributed-lock', 'bin')
+const BINARY = path.join(BIN_DIR, `toxiproxy-server-${VERSION}`)
+const HOST = '127.0.0.1'
+
+/** Builds toxiproxy-server (go install) unless this version is already built. */
+function buildToxiproxy ({ log = console.error } = {}) {
+  if (fs.existsSync(BINARY)) return BINARY
+  log(`building Toxiproxy ${VERSION} (go install; first time takes about half a minute)…`)
+  fs.mkdirSync(BIN_DIR, { recursive: true })
+  // Install into a directory of our own, then rename: concurrent builds never
+  // leave a half-written binary under the final name.
+  const tmp = fs.mkdtempSync(path.join(BIN_DIR, '.toxiproxy-build-'))
+  try {
+    execFileSync('go', [
+      'install',
+      `-ldflags=-X ${MODULE}.Version=${VERSION}`,
+      `${MODULE}/cmd/server@${VERSION}`
+    ], {
+      cwd: tmp, // outside any Go module
+      stdio: ['ignore', 'inherit', 'pipe'],
+      env: { ...process.env, GOBIN: tmp }
+    })
+    fs.renameSync(path.join(tmp, 'server'), BINARY)
+  } catch (err) {
+    if (err.code === 'ENOENT') throw new Error('cannot build Toxiproxy: the go command is not installed')
+    throw new Error(`cannot build Toxiproxy ${VERSION}: ${String(err.stderr || err.message).trim()}`)
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true })
+  }
+  return BINARY
+}
+
+function freePort () {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, HOST, () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    }).on('error', reject)
+  })
+}
+
+/** One call to Toxiproxy's HTTP API; resolves with the parsed JSON reply. */
+async function request (apiUrl, method, route, body) {
+  let res
+  try {
+    res = await fetch(apiUrl + route, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10000)
+    })
+  } catch (err) {
+    throw new Error(`toxiproxy ${method} ${route}: ${err.cause ? err.cause.message : err.message}`)
+  }
+  const text = await res.text()
+  if (!res.ok) {
+    let why = text.trim()
+    try { why = JSON.parse(text).error || why } catch {}
+    throw new Error(`toxiproxy ${method} ${route}: ${res.status} ${why}`)
+  }
+  return text ? JSON.parse(text) : null
+}
+
+/** The handle of one proxy; every method goes through the HTTP API. */
+function proxyHandle (apiUrl, created) {
+  const route = `/proxies/${encodeURIComponent(created.name)}`
+  const [host, port] = splitHostPort(created.listen)
+  return {
+    name: created.name,
+    upstream: created.upstream,
+    host,
+    port,
+    listen: created.listen,
+    /**
+     * Adds a toxic. `stream`: 'downstream' (server to client, the default)
+     * or 'upstream'; `toxicity`: the share of connections it hits (default 1);
+     * `name` defaults to `${type}_${stream}`. See Toxiproxy's README for the
+     * types (latency, bandwidth, slow_close, timeout, reset_peer, slicer,
+     * limit_data) and their attributes.
+     */
+    addToxic ({ type, stream = 'downstream', toxicity = 1, attributes = {}, name } = {}) {
+      if (!type) throw new Error('addToxic needs a type')
+      return request(apiUrl, 'POST', `${route}/toxics`, { name: name || `${type}_${stream}`, type, stream, toxicity, attributes })
+    },
+    /** Changes a toxic's attributes or toxicity. */
+    updateToxic (name, { attributes, toxicity } = {}) {
+      return request(apiUrl, 'POST', `${route}/toxics/${encodeURIComponent(name)}`, { attributes, toxicity })
+    },
+    removeToxic (name) {
+      return request(apiUrl, 'DELETE', `${route}/toxics/${encodeURIComponent(name)}`)
+    },
+    toxics () {
+      return request(apiUrl, 'GET', `${route}/toxics`)
+    },
+    /** Stops listening and closes every connection through the proxy. */
+    disable () {
+      return request(apiUrl, 'POST', route, { enabled: false })
+    },
+    /** Listens again, on the same port. */
+    enable () {
+      return request(apiUrl, 'POST', route, { enabled: true })
+    },
+    remove () {
+      return request(apiUrl, 'DELETE', route)
+    }
+  }
+}
+
+function splitHostPort (hostPort) {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hostPort)
+  if (!m) throw new Error(`not a host:port: ${hostPort}`)
+  return [m[1], Number(m[2])]
+}
+
+/**
+ * Starts a Toxiproxy server on a free loopback port and resolves, once its
+ * API answers, with { apiUrl, pid, createProxy(name, upstreamHostPort),
+ * reset(), stop() }. createProxy listens on a free loopback port.
+ */
+async function startToxiproxy ({ log } = {}) {
+  const binary = buildToxiproxy({ log })
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort()
+    try {
+      return await launch(binary, port)
+    } catch (err) {
+      // Someone else took the port between freePort() and the bind: retry.
+      if (!err.portTaken || attempt >= 5) throw err
+    }
+  }
+}
+
+async function launch (binary, port) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdl-toxiproxy-'))
+  const logPath = path.join(dir, 'toxiproxy.log')
+  const apiUrl = `http://${HOST}:${port}`
+  const child = spawn(process.execPath, [__filename, '--supervise', logPath, binary, '-host', HOST, '-port', String(port)], {
+    // stdin is the lifeline: the supervisor stops the server when it closes.
+    stdio: ['pipe', 'ignore', 'inherit']
+  })
+  let exited = false
+  const exit = new Promise((resolve) => child.once('exit', (code, signal) => { exited = true; resolve(signal || code) }))
+  let spawnError = null
+  child.once('error', (err) => { spawnError = err })
+  // Through the supervisor (a SIGKILL to it would orphan the server).
+  const shutdown = async () => {
+    if (exited) return
+    child.stdin.end()
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
+    await exit
+    clearTimeout(timer)
+  }
+
+  const logTail = () => {
+    const text = fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8').trim() : ''
+    return text ? `:\n${text.split('\n').slice(-3).join('\n')}` : ''
+  }
+  const deadline = Date.now() + 30000
+  for (;;) {
+    if (spawnError) throw new Error(`cannot start the Toxiproxy supervisor: ${spawnError.message}`)
+    if (exited) throw new Error(`Toxiproxy exited before it was ready (exit ${await exit}); see ${logPath}${logTail()}`)
+    // When its API port is taken, toxiproxy-server logs it and keeps running.
+    if (fs.existsSync(logPath) && /address already in use/.test(fs.readFileSync(logPath, 'utf8'))) {
+      await shutdown()
+      fs.rmSync(dir, { recursive: true, force: true })
+      throw Object.assign(new Error(`Toxiproxy: port ${port} is taken`), { portTaken: true })
+    }
+    try {
+      const res = await fetch(`${apiUrl}/version`, { signal: AbortSignal.timeout(1000) })
+      const body = await res.json()
+      if (res.ok && body.version === VERSION) break
+    } catch {}
+    if (Date.now() > deadline) {
+      const err = new Error(`Toxiproxy did not answer on ${apiUrl} within 30s; its log${logTail()}`)
+      await shutdown()
+      throw err
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  // The test process may exit without stop(): the closed stdin then ends the server.
+  child.unref()
+  child.stdin.unref()
+
+  return {
+    apiUrl,
+    pid: child.pid,
+    logPath,
+    /** Creates a proxy from a free loopback port to `upstream` ('host:port'). */
+    async createProxy (name, upstream) {
+      const created = await request(apiUrl, 'POST', '/proxies', { name, listen: `${HOST}:0`, upstream, enabled: true })
+      return proxyHandle(apiUrl, created)
+    },
+    /** Re-enables every proxy and removes every toxic. */
+    reset () {
+      return request(apiUrl, 'POST', '/reset')
+    },
+    async stop () {
+      await shutdown()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+/**
+ * `--supervise LOG BINARY ARGS...`: runs BINARY with its output in LOG and
+ * stops it (SIGTERM, then SIGKILL) when stdin closes or on SIGTERM/SIGINT;
+ * exits when it does. When stopped through stdin (by stop(), or because its
+ * parent died) it removes LOG's directory; otherwise it keeps it to be read.
+ */
+function supervise ([logPath, binary, ...args]) {
+  const out = fs.openSync(logPath, 'a')
+  const child = spawn(binary, args, { stdio: ['ignore', out, out] })
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    child.kill('SIGTERM')
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref()
+  }
+  let released = false
+  const release = () => { released = true; stop() }
+  process.stdin.on('end', release)
+  process.stdin.on('error', release)
+  process.stdin.resume()
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  child.on('error', (err) => {
+    fs.writeSync(out, `cannot start ${binary}: ${err.message}\n`)
+    process.exit(1)
+  })
+  child.on('exit', (code) => {
+    if (released) fs.rmSync(path.dirname(logPath), { recursive: true, force: true })
+    process.exit(code === null ? 1 : code)
+  })
+}
+
+module.exports = { buildToxiproxy, startToxiproxy, BINARY, VERSION }
+
+if (require.main === module) {
+  const argv = process.argv.slice(2)
+  if (argv[0] === '--supervise') {
+    supervise(argv.slice(1))
+  } else if (argv.includes('--build')) {
+    try {
+      console.log(buildToxiproxy())
+    } catch (err) {
+      console.error(err.message)
+      process.exit(1)
+    }
+  } else {
+    startToxiproxy().then((server) => {
+      console.log(server.apiUrl)
+      setInterval(() => {}, 1 << 30) // the server handle is unref'd: stay up
+      process.on('SIGINT', () => server.stop().then(() => process.exit(0)))
+    }, (err) => { console.error(err.message); process.exit(1) })
+  }
+}
