@@ -11,14 +11,31 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * The locks of one collection on one server. Cheap: it holds no connection
- * itself; the pooled client for its connection string is shared process-wide.
+ * itself; the pooled client for its settings is shared process-wide.
  */
 export declare class LockStore {
-  constructor(target: StoreTarget)
-  /** Tries once to take `name` for `timeout_ms` milliseconds. */
-  acquire(name: string, timeoutMs: number): Promise<AcquireReply>
-  /** Releases the lock document `lock_id` (hex), if it has not expired. */
-  release(lockId: string): Promise<ReleaseReply>
+  /**
+   * `target` is JSON: `{ client, dbName?, collection? }`, where `client` is
+   * the connection description the JS layer builds (see client_options.rs).
+   */
+  constructor(target: string)
+  /**
+   * Tries once to take `name` for `timeout_ms` milliseconds. `own` lists
+   * lock ids (hex) from earlier acquires of this caller that got no reply.
+   */
+  acquire(name: string, timeoutMs: number, own: Array<string>): Promise<AcquireReply>
+  /**
+   * Releases the lock document `lock_id` (hex) of `name`, if its lease has
+   * not ended. `expire_ms` is the lease's end (server clock) when known;
+   * `retry` says an earlier release of it got no reply.
+   */
+  release(lockId: string, name: string, expireMs: number | undefined | null, retry: boolean): Promise<ReleaseReply>
+  /**
+   * Closes the pooled client behind this store (shared with every store
+   * of the same settings): calls still running end with
+   * `ERR_CONNECTION_CLOSED`. Later calls connect again.
+   */
+  close(): Promise<void>
 }
 
 export interface AcquireReply {
@@ -27,6 +44,8 @@ export interface AcquireReply {
   lockId?: string
   /** Server time of the acquisition in ms since the epoch, when acquired. */
   timeAcquired?: number
+  /** End of the lease in ms since the epoch (server clock), when acquired. */
+  expire?: number
   error?: Failure
 }
 
@@ -45,6 +64,12 @@ export interface Failure {
   serverCode?: number
   codeName?: string
   labels: Array<string>
+  /**
+   * An acquire whose insert got no reply: the `_id` (hex) of the lock
+   * document that may have gone in. Pass it back to `acquire` as one of
+   * `own`: found holding the name, it is recognised and replaced.
+   */
+  unresolvedLockId?: string
 }
 
 /** Whether this binary is a debug build (it then has test-only panic triggers). */
@@ -56,6 +81,9 @@ export declare function isDebugBuild(): boolean
  */
 export declare function noop(): Promise<number>
 
+/** How many pooled clients are open (tests of the connection's life). */
+export declare function openClients(): number
+
 export interface ReleaseReply {
   /** The lock had expired before the release (0.0.x `lockTimeouted`). */
   timedOut: boolean
@@ -63,17 +91,3 @@ export interface ReleaseReply {
 }
 
 export declare function resetCommandCounts(): void
-
-/**
- * Where locks live. `uri` is a MongoDB connection string; the other fields
- * override or complete it (mongoose allows credentials and the database
- * name apart from the string).
- */
-export interface StoreTarget {
-  uri: string
-  username?: string
-  password?: string
-  authSource?: string
-  dbName?: string
-  collection?: string
-}

@@ -840,4 +840,5 @@ module.exports.closeAll = nativeBinding.closeAll
 module.exports.commandCounts = nativeBinding.commandCounts
 module.exports.isDebugBuild = nativeBinding.isDebugBuild
 module.exports.noop = nativeBinding.noop
+module.exports.openClients = nativeBinding.openClients
 module.exports.resetCommandCounts = nativeBinding.resetCommandCounts

@@ -25,7 +25,7 @@ test('the tarball installs into a fresh app and works without building', () => {
   const packed = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT))
   const files = packed[0].files.map((f) => f.path)
   expect(files).toEqual(expect.arrayContaining([
-    'index.js', 'index.d.ts', 'binding.js', 'lib/connection.js', 'mongoose-distributed-lock.linux-x64-gnu.node'
+    'index.js', 'index.d.ts', 'binding.js', 'lib/store.js', 'lib/client-spec.js', 'mongoose-distributed-lock.linux-x64-gnu.node'
   ]))
   expect(files.some((f) => f.startsWith('src/') || f.startsWith('__tests__/'))).toBe(false)
 

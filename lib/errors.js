@@ -13,6 +13,10 @@ const codes = Object.freeze({
   POLL_TIMEOUT: 'ERR_POLL_TIMEOUT',
   NO_CONNECTION: 'ERR_NO_CONNECTION',
   INVALID_URI: 'ERR_INVALID_URI',
+  UNSUPPORTED_CONNECTION_OPTION: 'ERR_UNSUPPORTED_CONNECTION_OPTION',
+  TLS_CONFIG: 'ERR_TLS_CONFIG',
+  SERVER_VERSION: 'ERR_SERVER_VERSION',
+  CONNECTION_CLOSED: 'ERR_CONNECTION_CLOSED',
   INDEX: 'ERR_INDEX',
   MONGODB_SERVER: 'ERR_MONGODB_SERVER',
   MONGODB_NETWORK: 'ERR_MONGODB_NETWORK',
@@ -38,6 +42,18 @@ const notAcquired = () => withCode(new Error('releasing_not_aquired_lock'), code
 // 0.0.1 glues the name to the text without a space; kept for err.message checks.
 const pollTimeout = (name) => withCode(new Error('timeout in pollAquire for lock name' + name), codes.POLL_TIMEOUT)
 const noConnection = (detail) => withCode(new Error(`no_connection: ${detail}`), codes.NO_CONNECTION)
+const connectionClosed = () => withCode(new Error(
+  'connection_closed: the lock\'s connection was closed (mongoose.disconnect(), connection.close() or Lock.close())'),
+codes.CONNECTION_CLOSED)
+/** The application's connection uses settings the native client cannot reproduce. */
+function unsupportedConnectionOption (names) {
+  const error = withCode(new Error(
+    `unsupported_connection_option: the lock cannot reproduce the connection setting${names.length > 1 ? 's' : ''} ` +
+    `${names.join(', ')}; give the lock its own \`uri\` option (see the README, "Connection settings")`),
+  codes.UNSUPPORTED_CONNECTION_OPTION)
+  error.options = names.slice()
+  return error
+}
 
 /** An Error from a failure reported by the native core. */
 function fromFailure (failure) {
@@ -71,6 +87,8 @@ module.exports = {
   notAcquired,
   pollTimeout,
   noConnection,
+  connectionClosed,
+  unsupportedConnectionOption,
   fromFailure,
   describe
 }

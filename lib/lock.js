@@ -1,19 +1,20 @@
 'use strict'
 /**
- * mongoose-distributed-lock 1.x: distributed locks on MongoDB, a drop-in
- * replacement for the 0.0.x JavaScript package with a native (Rust) core.
- *
- * This file keeps Node's conventions (a factory that works with or without
- * `new`, callbacks or Promises, errors with stable codes); the protocol
- * itself lives in src/protocol.rs.
+ * The Lock: 0.0.x's API (a factory that works with or without `new`,
+ * callbacks or Promises, errors with stable codes) over the native store.
+ * The protocol itself lives in src/protocol/.
  */
-const native = require('./lib/native')
-const check = require('./lib/options')
-const errors = require('./lib/errors')
-const { resolveStore } = require('./lib/connection')
+const native = require('./native')
+const check = require('./options')
+const errors = require('./errors')
+const wait = require('./wait')
+const { resolveStore, closeAll } = require('./store')
 
-// Hidden per-lock state: the connection options, and the name it holds.
+// Hidden per-lock state: the connection options, what it holds, and the
+// writes whose reply never came (their outcome is unknown).
 const kState = Symbol('state')
+// At most this many lock ids with an unknown outcome are remembered.
+const MAX_UNRESOLVED = 16
 
 /**
  * Creates a lock. Works with or without `new`, like 0.0.x's factory.
@@ -32,7 +33,16 @@ function Lock (name, options) {
   this.pollInterval = opts.pollInterval
   this.probeMaxAttempts = this.timeout / this.pollInterval + 2
   Object.defineProperty(this, kState, {
-    value: { options: { uri: opts.uri, connection: opts.connection }, heldName: null }
+    value: {
+      options: { uri: opts.uri, connection: opts.connection },
+      // The name and lease end (server clock) of what this instance holds.
+      heldName: null,
+      expire: null,
+      // Inserts of this instance that got no reply: { name, ids }.
+      unresolved: { name: null, ids: [] },
+      // A release of the held lock got no reply: the next one explains a gone document.
+      releaseUnresolved: false
+    }
   })
 }
 
@@ -52,61 +62,50 @@ function deliver (promise, callback) {
   return undefined
 }
 
-/**
- * Waiters in this process, per store and lock name: a release here wakes them
- * at once instead of leaving them to their next poll.
- */
-const waiters = new WeakMap() // LockStore -> Map<name, Set<wake>>
-
-function waitersOf (store, name) {
-  let byName = waiters.get(store)
-  if (!byName) waiters.set(store, (byName = new Map()))
-  let set = byName.get(name)
-  if (!set) byName.set(name, (set = new Set()))
-  return set
+/** Whether a failure leaves the outcome of a write unknown (no reply came). */
+function noReply (failure) {
+  return failure.code === errors.codes.MONGODB_NETWORK || failure.code === errors.codes.MONGODB_TIMEOUT
 }
 
-function wakeWaiters (store, name) {
-  const byName = waiters.get(store)
-  const set = byName && byName.get(name)
-  if (set) for (const wake of set) wake()
-}
-
-/** Sleeps `ms`, or less if a release of `name` in this process comes first. */
-function pause (store, name, ms) {
-  return new Promise((resolve) => {
-    const set = waitersOf(store, name)
-    const wake = () => {
-      clearTimeout(timer)
-      set.delete(wake)
-      if (set.size === 0) waiters.get(store).delete(name)
-      resolve()
-    }
-    const timer = setTimeout(wake, ms)
-    set.add(wake)
-  })
-}
-
-async function acquireOnce (lock) {
+/** Tries once on `store` (the lock's own unless given, as a poll pins one). */
+async function acquireOnce (lock, pinned) {
   const name = check.storedName(lock.name)
   if (lock.lockId) throw errors.alreadyAcquired()
   const timeout = check.timeout(lock.timeout)
-  const store = await resolveStore(lock[kState].options)
-  const reply = await store.acquire(name, timeout)
-  if (reply.error) throw errors.fromFailure(reply.error)
+  const state = lock[kState]
+  const store = pinned || await resolveStore(state.options)
+  if (store.closed) throw errors.connectionClosed()
+  const unresolved = state.unresolved
+  if (unresolved.name !== name) Object.assign(unresolved, { name, ids: [] })
+  const reply = await store.acquire(name, timeout, unresolved.ids)
+  if (reply.error) {
+    if (store.closed) throw errors.connectionClosed()
+    if (reply.error.unresolvedLockId) {
+      unresolved.ids = [...unresolved.ids, reply.error.unresolvedLockId].slice(-MAX_UNRESOLVED)
+    }
+    throw errors.fromFailure(reply.error)
+  }
   if (!reply.acquired) return { acquired: false, store, name }
-  lock[kState].heldName = name
+  unresolved.ids = []
+  state.heldName = name
+  state.expire = reply.expire
+  state.releaseUnresolved = false
   lock.lockId = reply.lockId
   lock.timeAquired = reply.timeAcquired
   return { acquired: true }
 }
 
 async function pollAcquire (lock) {
+  // One store for the whole wait: if its connection closes, the wait ends.
+  const store = await resolveStore(lock[kState].options)
   for (let attempts = 1; ; attempts++) {
-    const attempt = await acquireOnce(lock)
+    const attempt = await acquireOnce(lock, store)
     if (attempt.acquired) return true
     if (attempts >= check.probeMaxAttempts(lock.probeMaxAttempts)) throw errors.pollTimeout(lock.name)
-    await pause(attempt.store, attempt.name, check.pollInterval(lock.pollInterval))
+    // Closed while the attempt ran: no pause, the wait is over.
+    if (store.closed) throw errors.connectionClosed()
+    await wait.pause(store, attempt.name, check.pollInterval(lock.pollInterval))
+    if (store.closed) throw errors.connectionClosed()
   }
 }
 
@@ -115,16 +114,24 @@ async function release (lock) {
   const lockId = check.lockId(lock.lockId)
   const state = lock[kState]
   const store = await resolveStore(state.options)
-  const reply = await store.release(lockId)
-  if (reply.error) throw errors.fromFailure(reply.error)
+  // A lockId set by hand (not from acquire) has no known name or lease.
+  const name = state.heldName !== null ? state.heldName : check.storedName(lock.name)
+  const expire = state.heldName !== null ? state.expire : undefined
+  const reply = await store.release(lockId, name, expire, state.releaseUnresolved)
+  if (reply.error) {
+    if (noReply(reply.error) && lock.lockId === lockId) state.releaseUnresolved = true
+    throw errors.fromFailure(reply.error)
+  }
   const heldName = state.heldName
   if (lock.lockId === lockId) {
     lock.lockId = null
     lock.timeAquired = null
     state.heldName = null
+    state.expire = null
+    state.releaseUnresolved = false
   }
   // The name is free (or was already taken over): let local waiters try now.
-  if (heldName !== null) wakeWaiters(store, heldName)
+  if (heldName !== null) wait.wake(store, heldName)
   return reply.timedOut
 }
 
@@ -158,10 +165,13 @@ Lock.prototype.release = function (callback) {
   return deliver(release(this), callback)
 }
 
-/** Closes every pooled connection; locks used afterwards connect again. */
+/**
+ * Closes every pooled connection; waits in progress end with
+ * ERR_CONNECTION_CLOSED. Locks used afterwards connect again.
+ */
 Lock.close = function close (callback) {
   check.callback(callback)
-  return deliver(native.closeAll(), callback)
+  return deliver(closeAll().then(() => native.closeAll()), callback)
 }
 
 Lock.Lock = Lock

@@ -10,8 +10,6 @@ const MAX_DATE_MS = 8.64e15
 const MAX_POLL_INTERVAL = 2 ** 31 - 1
 // MongoDB before 4.2 refuses index keys over 1024 bytes.
 const MAX_NAME_BYTES = 1000
-// The sentinel document the core keeps to prove the unique index exists.
-const RESERVED_NAME = 'mongoose-distributed-lock:index-probe'
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 /**
@@ -26,7 +24,6 @@ function storedName (name) {
   else if (typeof name === 'number' && Number.isFinite(name)) text = String(name)
   else throw errors.invalidName(`lock name must be a string or a finite number, got ${errors.describe(name)}`)
   if (LONE_SURROGATE.test(text)) throw errors.invalidName('lock name must be well-formed unicode (it has a lone surrogate)')
-  if (text === RESERVED_NAME) throw errors.invalidName(`the lock name ${JSON.stringify(RESERVED_NAME)} is reserved`)
   if (text.includes('\u0000')) throw errors.invalidName('lock name must not contain NUL characters')
   const bytes = Buffer.byteLength(text, 'utf8')
   if (bytes > MAX_NAME_BYTES) {

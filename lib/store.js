@@ -1,26 +1,65 @@
 'use strict'
-// Finds where a lock's documents live and hands out the native store for it.
+// Resolves where a lock's documents live, and hands out the store for it: a
+// native LockStore (one pooled client per set of connection settings) that
+// follows the life of the connection it came from.
 //
-// In order: the `connection` option (a mongoose Connection), the `uri`
+// Where, in order: the `connection` option (a mongoose Connection), the `uri`
 // option, the mongoose the application uses (when it is connected or
 // connecting), the MONGODB_URI environment variable, and last the
 // application's mongoose once it connects (waiting as mongoose itself buffers
 // commands, up to its `bufferTimeoutMS`).
+//
+// A store made from a mongoose connection connects exactly as that
+// connection does (lib/client-spec.js reads the settings its driver
+// resolved), and closes when the last connection using it closes
+// (`mongoose.disconnect()`, `connection.close()`): waits on it then end with
+// ERR_CONNECTION_CLOSED, and Node can exit. `Lock.close()` closes them all.
 const { LockStore } = require('./native')
 const errors = require('./errors')
+const wait = require('./wait')
+const { describeConnection, specKey } = require('./client-spec')
 
 const DEFAULT_BUFFER_TIMEOUT_MS = 10000
 const CONNECTED = 1
 const CONNECTING = 2
 
-const stores = new Map() // target key -> LockStore
-const targetsByConnection = new WeakMap() // mongoose Connection -> { client, store }
+/** One set of connection settings, a database and a collection. */
+class Store {
+  constructor (target, key) {
+    this.key = key
+    this.native = new LockStore(JSON.stringify(target))
+    this.closed = false
+    /** The mongoose connections this store serves; it closes with the last. */
+    this.connections = new Set()
+  }
+
+  acquire (name, timeout, own) {
+    return this.native.acquire(name, timeout, own)
+  }
+
+  release (lockId, name, expire, retry) {
+    return this.native.release(lockId, name, expire, retry)
+  }
+
+  /** Closes the native client; pending waits end with ERR_CONNECTION_CLOSED. */
+  close () {
+    if (this.closed) return Promise.resolve()
+    this.closed = true
+    if (stores.get(this.key) === this) stores.delete(this.key)
+    wait.wakeAll(this)
+    return this.native.close()
+  }
+}
+
+const stores = new Map() // settings key (no secret in it) -> Store
+const byConnection = new WeakMap() // mongoose Connection -> { client, store }
+const watched = new WeakSet() // connections whose 'close' we listen to
 
 function storeFor (target) {
-  const key = JSON.stringify(target)
+  const key = specKey(target.client, target.dbName)
   let store = stores.get(key)
   if (!store) {
-    store = new LockStore(target)
+    store = new Store(target, key)
     stores.set(key, store)
   }
   return store
@@ -53,32 +92,31 @@ function loadedMongooses () {
   return found
 }
 
-/** The store for a mongoose Connection's server, database and credentials. */
+/** The store for an open mongoose Connection, with the settings its driver resolved. */
 function storeOf (connection) {
-  const cached = targetsByConnection.get(connection)
-  if (cached && cached.client === connection.client) return cached.store
-  const store = storeFor(targetOf(connection))
-  targetsByConnection.set(connection, { client: connection.client, store })
+  const cached = byConnection.get(connection)
+  if (cached && cached.client === connection.client && !cached.store.closed) return cached.store
+  if (cached) forget(connection)
+  const { spec, dbName, refused } = describeConnection(connection)
+  if (refused.length) throw errors.unsupportedConnectionOption(refused)
+  const store = storeFor({ client: spec, dbName })
+  store.connections.add(connection)
+  byConnection.set(connection, { client: connection.client, store })
+  if (!watched.has(connection)) {
+    watched.add(connection)
+    connection.on('close', () => forget(connection))
+  }
   return store
 }
 
-/** The connection string, database and credentials behind a mongoose Connection. */
-function targetOf (connection) {
-  const client = connection.client || (typeof connection.getClient === 'function' ? connection.getClient() : undefined)
-  const uri = connection._connectionString || (client && client.s && client.s.url) ||
-    (connection.host ? `mongodb://${connection.host}:${connection.port || 27017}/` : undefined)
-  if (!uri) throw errors.noConnection('the mongoose connection has no connection string')
-  const target = { uri }
-  const dbName = connection.name || (connection.db && connection.db.databaseName)
-  if (dbName) target.dbName = dbName
-  const credentials = client && client.options && client.options.credentials
-  if (credentials && credentials.username && !/^[^:]+:\/\/[^/@]*@/.test(uri)) {
-    // mongoose.connect(uri, { user, pass }): credentials apart from the string.
-    target.username = credentials.username
-    if (credentials.password) target.password = credentials.password
-    if (credentials.source) target.authSource = credentials.source
-  }
-  return target
+/** A connection closed: its store closes once no open connection uses it. */
+function forget (connection) {
+  const cached = byConnection.get(connection)
+  if (!cached) return
+  byConnection.delete(connection)
+  const { store } = cached
+  store.connections.delete(connection)
+  if (store.connections.size === 0) store.close().catch(() => { /* closing never fails the app */ })
 }
 
 function bufferTimeout (mongoose) {
@@ -122,12 +160,12 @@ async function resolveStore (options) {
     const connection = options.connection
     return storeOf(await whenOpen([connection], bufferTimeout(connection.base), 'the connection option'))
   }
-  if (options.uri) return storeFor({ uri: options.uri })
+  if (options.uri) return storeFor({ client: { uri: options.uri } })
   const mongooses = loadedMongooses()
   const connected = mongooses.find((m) => m.connection.readyState === CONNECTED)
   if (connected) return storeOf(connected.connection)
   const connecting = mongooses.filter((m) => m.connection.readyState === CONNECTING)
-  if (connecting.length === 0 && process.env.MONGODB_URI) return storeFor({ uri: process.env.MONGODB_URI })
+  if (connecting.length === 0 && process.env.MONGODB_URI) return storeFor({ client: { uri: process.env.MONGODB_URI } })
   if (mongooses.length === 0) {
     throw errors.noConnection('mongoose is not loaded, and neither the uri nor the connection option nor MONGODB_URI is set')
   }
@@ -137,4 +175,9 @@ async function resolveStore (options) {
   return storeOf(await whenOpen(waitOn.map((m) => m.connection), timeout, 'mongoose'))
 }
 
-module.exports = { resolveStore }
+/** Closes every store (and the native clients behind them). */
+async function closeAll () {
+  await Promise.all([...stores.values()].map((store) => store.close()))
+}
+
+module.exports = { resolveStore, closeAll }
