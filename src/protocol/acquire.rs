@@ -31,6 +31,9 @@ const MAX_ATTEMPTS: usize = 8;
 /// Pauses between the background deletes of an unresolved insert.
 const WITHDRAW_FIRST_PAUSE: Duration = Duration::from_millis(50);
 const WITHDRAW_MAX_PAUSE: Duration = Duration::from_secs(2);
+/// How long the background deletes of an unresolved insert go on at most
+/// (they stop sooner when the lease ends or the lock document is deleted).
+const WITHDRAW_FOR_AT_MOST: Duration = Duration::from_secs(60);
 
 /// A lock taken: its document's id and lease, on the server's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,21 +224,22 @@ impl Locks {
 
     /// Deletes, in the background, the documents of an insert whose reply
     /// never came, as soon as the server answers again. It keeps trying until
-    /// it deleted the lock or the lease ended (a document past its lease
-    /// blocks no one); a late insert is caught while the operation bound runs.
+    /// it deleted the lock, the lease ended (a document past its lease blocks
+    /// no one) or [`WITHDRAW_FOR_AT_MOST`] passed; a slow server gets the
+    /// whole time for each delete, since nobody waits on this one.
     fn withdraw_later(&self, insert: InFlight) {
         let shared = std::sync::Arc::clone(&self.shared);
         let coll = self.coll.clone();
-        let bound = shared.operation_timeout;
         let until = insert
             .lease_ends
-            .min(Instant::now() + bound.saturating_mul(2));
+            .min(Instant::now() + WITHDRAW_FOR_AT_MOST);
         tokio::spawn(async move {
             let mut pause = WITHDRAW_FIRST_PAUSE;
             while !shared.is_closed() && Instant::now() < until {
                 let delete =
                     coll.delete_many(doc! { "_id": { "$in": [insert.lock_id, insert.twin_id] } });
-                if let Ok(Ok(done)) = tokio::time::timeout(bound, delete).await {
+                let left = until.saturating_duration_since(Instant::now());
+                if let Ok(Ok(done)) = tokio::time::timeout(left, delete).await {
                     if done.deleted_count > 0 {
                         return;
                     }

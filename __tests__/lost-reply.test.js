@@ -1,0 +1,161 @@
+'use strict'
+// A lost reply must not kill the lock. Through a fault-injecting proxy
+// (Toxiproxy) between the lock and the server: the reply to an acquire's
+// insert or a release's delete is lost, the connection is reset before a
+// request, a reply comes later than socketTimeoutMS. Each time the caller gets
+// an Error, and then the truth: the name is usable again at once (not after
+// the lease), and a retried release says whether the lock was released in time.
+const Lock = require('..')
+const { useTestDatabase, waitFor } = require('./support/helpers')
+const { faultProxy } = require('./support/fault-proxy')
+
+const testDb = useTestDatabase('lost')
+const SOCKET_TIMEOUT_MS = 700
+const LEASE_MS = 30000
+let fp
+let names = 0
+const fresh = () => `lost-${++names}`
+const timings = {}
+
+beforeAll(async () => {
+  fp = await faultProxy(testDb.uri)
+  // The lock's own bound per operation, and quick failover of server selection.
+  const sep = fp.uri.includes('?') ? '&' : '?'
+  fp.lockUri = `${fp.uri}${sep}socketTimeoutMS=${SOCKET_TIMEOUT_MS}&serverSelectionTimeoutMS=3000`
+})
+afterAll(async () => {
+  console.log(`lost-reply timings (ms): ${JSON.stringify(timings)}`)
+  await Lock.close()
+  if (fp) await fp.close()
+})
+afterEach(async () => {
+  for (const t of await fp.proxy.toxics()) await fp.proxy.removeToxic(t.name)
+})
+
+const viaProxy = (name) => Lock(name, { uri: fp.lockUri, timeout: LEASE_MS, pollInterval: 50 })
+const direct = (name) => Lock(name, { uri: testDb.uri, timeout: LEASE_MS, pollInterval: 50 })
+const docsOf = (name) => testDb.raw.db.collection('distributedlocks').find({ name }).toArray()
+
+/** Replies from the server stop arriving; requests still reach it. */
+const dropReplies = () => fp.proxy.addToxic({ name: 'drop', type: 'timeout', stream: 'downstream', attributes: { timeout: 0 } })
+/** Every connection is reset as soon as data flows towards the server. */
+const resetRequests = () => fp.proxy.addToxic({ name: 'reset', type: 'reset_peer', stream: 'upstream', attributes: { timeout: 0 } })
+const heal = (name) => fp.proxy.removeToxic(name)
+
+/** A warm lock: its index, clock and pooled connection are ready. */
+async function warm (lock) {
+  expect(await lock.acquire()).toBe(true)
+  expect(await lock.release()).toBe(false)
+}
+
+async function failure (promise) {
+  const started = Date.now()
+  const error = await promise.then(() => null, (e) => e)
+  expect(error).toBeInstanceOf(Error)
+  return { error, ms: Date.now() - started }
+}
+
+test('reply lost after the insert: the same Lock recognises its document and holds the lock', async () => {
+  const name = fresh()
+  const lock = viaProxy(name)
+  await warm(lock)
+  await dropReplies()
+  const { error, ms } = await failure(lock.acquire())
+  expect(error.code).toBe('ERR_MONGODB_TIMEOUT')
+  timings.insertReplyLostError = ms
+  // The insert went in: the name is blocked for others, for now.
+  const [stranded] = await docsOf(name)
+  expect(stranded).toBeDefined()
+  await heal('drop')
+  const started = Date.now()
+  // Whether the core's background withdraw or this call comes first, this
+  // Lock ends up holding the name, long before the stranded lease would end.
+  expect(await lock.pollAcquire()).toBe(true)
+  timings.insertReplyLostReacquire = Date.now() - started
+  const docs = await docsOf(name)
+  expect(docs.map((d) => d._id.toHexString())).toEqual([lock.lockId])
+  expect(await lock.release()).toBe(false)
+})
+
+test('reply lost after the insert: the core withdraws the document, so others get the name before its lease ends', async () => {
+  const name = fresh()
+  const lock = viaProxy(name)
+  await warm(lock)
+  await dropReplies()
+  await failure(lock.acquire())
+  expect(await docsOf(name)).toHaveLength(1)
+  await heal('drop')
+  const started = Date.now()
+  await waitFor(async () => (await docsOf(name)).length === 0, { timeoutMs: LEASE_MS / 2 })
+  timings.insertReplyLostWithdrawn = Date.now() - started
+  const other = direct(name)
+  expect(await other.acquire()).toBe(true)
+  expect(await other.release()).toBe(false)
+})
+
+test('reply lost after the delete: the retried release reports the truth (released in time)', async () => {
+  const name = fresh()
+  const lock = viaProxy(name)
+  await warm(lock)
+  expect(await lock.acquire()).toBe(true)
+  const lockId = lock.lockId
+  await dropReplies()
+  const { error } = await failure(lock.release())
+  expect(error.code).toBe('ERR_MONGODB_TIMEOUT')
+  expect(lock.lockId).toBe(lockId) // not released as far as the caller knows
+  expect(await docsOf(name)).toHaveLength(0) // but the delete went through
+  await heal('drop')
+  // 1.0.0 answered `true` here (as if the lease had run out).
+  expect(await lock.release()).toBe(false)
+  expect(lock.lockId).toBeNull()
+})
+
+test('a retried release still says true when the lock was taken from us before our lease ended', async () => {
+  const name = fresh()
+  const lock = viaProxy(name)
+  await warm(lock)
+  expect(await lock.acquire()).toBe(true)
+  await resetRequests()
+  await failure(lock.release()) // never reached the server
+  await heal('reset')
+  // Meanwhile an operator removed our document and another holder came in.
+  await testDb.raw.db.collection('distributedlocks').deleteOne({ name })
+  const other = direct(name)
+  expect(await other.acquire()).toBe(true)
+  expect(await lock.release()).toBe(true)
+  expect(await other.release()).toBe(false)
+})
+
+test('connection reset before the request: a clear network error, nothing written, and the next call works', async () => {
+  const name = fresh()
+  const lock = viaProxy(name)
+  await warm(lock)
+  await resetRequests()
+  const { error, ms } = await failure(lock.acquire())
+  expect(error.code).toBe('ERR_MONGODB_NETWORK')
+  timings.resetBeforeRequestError = ms
+  expect(await docsOf(name)).toHaveLength(0)
+  await heal('reset')
+  const started = Date.now()
+  expect(await lock.pollAcquire()).toBe(true)
+  timings.resetBeforeRequestReacquire = Date.now() - started
+  expect(await lock.release()).toBe(false)
+})
+
+test('a reply slower than socketTimeoutMS: ERR_MONGODB_TIMEOUT within the bound, and the late insert does not block the name', async () => {
+  const name = fresh()
+  const lock = viaProxy(name)
+  await warm(lock)
+  await fp.proxy.addToxic({ name: 'slow', type: 'latency', stream: 'downstream', attributes: { latency: SOCKET_TIMEOUT_MS * 3 } })
+  const { error, ms } = await failure(lock.acquire())
+  expect(error.code).toBe('ERR_MONGODB_TIMEOUT')
+  expect(ms).toBeLessThan(SOCKET_TIMEOUT_MS * 3)
+  timings.slowReplyError = ms
+  // Still slow: the background deletes reach the server even though their
+  // replies come late, so the name frees up without waiting for the lease.
+  const started = Date.now()
+  const other = direct(name)
+  await waitFor(() => other.acquire(), { timeoutMs: LEASE_MS / 2, everyMs: 100 })
+  timings.slowReplyNameFree = Date.now() - started
+  expect(await other.release()).toBe(false)
+})
