@@ -39,22 +39,37 @@ test('documents have the 0.0.1 shape: { _id: ObjectId, name, expire: Date, inser
   expect(await locks.countDocuments({ name: a.name })).toBe(0)
 })
 
-test('the index probe: one sentinel document, which 0.0.1 can never take over', async () => {
-  await make(fresh()).acquire()
-  const sentinels = await locks.find({ name: 'mongoose-distributed-lock:index-probe' }).toArray()
-  expect(sentinels).toHaveLength(1)
-  expect(sentinels[0].expire).toBeUndefined()
+test('the collection holds lock documents and nothing else: the twin that proves the index never stays', async () => {
+  await withOwnDb('proto_only', async ({ uri, locks }) => {
+    const a = Lock('only-a', { uri })
+    const b = Lock('only-b', { uri })
+    expect(await a.acquire()).toBe(true)
+    expect(await b.acquire()).toBe(true)
+    expect(await Lock('only-a', { uri }).acquire()).toBe(false)
+    const docs = await locks.find({}).toArray()
+    expect(docs.map((d) => d.name).sort()).toEqual(['only-a', 'only-b'])
+    expect(docs.map((d) => d._id.toHexString()).sort()).toEqual([a.lockId, b.lockId].sort())
+    for (const d of docs) expect(d.expire).toBeInstanceOf(Date)
+    await a.release()
+    await b.release()
+    expect(await locks.countDocuments({})).toBe(0)
+  })
 })
 
-test('a deleted sentinel is replaced by the next acquire, which still succeeds', async () => {
-  await locks.deleteMany({ name: 'mongoose-distributed-lock:index-probe' })
-  const a = make(fresh())
-  expect(await a.acquire()).toBe(true)
-  expect(await locks.countDocuments({ name: 'mongoose-distributed-lock:index-probe' })).toBe(1)
-  native.resetCommandCounts()
-  expect(await make(fresh()).acquire()).toBe(true)
-  expect(native.commandCounts().listIndexes).toBeUndefined()
-  await a.release()
+test('the sentinel document a 1.0.0 process left is removed on first use', async () => {
+  await withOwnDb('proto_sentinel', async ({ uri, locks }) => {
+    await locks.createIndex({ name: 1 }, { unique: true })
+    const sentinel = { name: 'mongoose-distributed-lock:index-probe', note: 'kept by mongoose-distributed-lock 1.0.0' }
+    await locks.insertOne(sentinel)
+    const a = Lock('after-1.0.0', { uri })
+    expect(await a.acquire()).toBe(true)
+    expect(await locks.countDocuments({ name: sentinel.name })).toBe(0)
+    // The name is a name like any other now.
+    const b = Lock(sentinel.name, { uri })
+    expect(await b.acquire()).toBe(true)
+    expect(await b.release()).toBe(false)
+    await a.release()
+  })
 })
 
 test('the unique index on name is in place after the first acquire', async () => {
