@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use napi_derive::napi;
 
+use mongodb::bson::oid::ObjectId;
+
 use crate::connection::{self, Target};
 use crate::error::{from_panic, LockError};
 use crate::protocol::{self, Locks};
@@ -64,14 +66,65 @@ pub struct AcquireReply {
     pub time_acquired: Option<f64>,
     /// End of the lease in ms since the epoch (server clock), when acquired.
     pub expire: Option<f64>,
+    /// The holding removed to take the lock (a takeover or a forced acquire).
+    pub replaced: Option<ReplacedHolding>,
     pub error: Option<Failure>,
 }
 
 #[napi(object)]
+pub struct ReplacedHolding {
+    pub lock_id: String,
+    /// `taken` (its lease had ended) or `forced`.
+    pub how: String,
+    /// When it ended, ms since the epoch (server clock).
+    pub ended: f64,
+}
+
+#[napi(object)]
 pub struct ReleaseReply {
-    /// The lock had expired before the release (0.0.x `lockTimeouted`).
+    /// The lock was no longer ours (0.0.x `lockTimeouted`).
     pub timed_out: bool,
+    /// Why, when `timed_out`: `expired`, `taken`, `forced` or `deleted`.
+    pub reason: Option<String>,
     pub error: Option<Failure>,
+}
+
+#[napi(object)]
+pub struct ExtendReply {
+    pub extended: bool,
+    /// The new end of the lease, ms since the epoch (server clock), when extended.
+    pub expire: Option<f64>,
+    /// Why not, when the lock is no longer ours.
+    pub reason: Option<String>,
+    pub error: Option<Failure>,
+}
+
+#[napi(object)]
+pub struct IndexesReply {
+    /// `db.collection`.
+    pub namespace: Option<String>,
+    /// The TTL index on `expire` is in place.
+    pub ttl: bool,
+    /// Why there is no TTL index, when there is none.
+    pub ttl_note: Option<String>,
+    pub error: Option<Failure>,
+}
+
+/// The limits and codes the JS layer must agree with: defined once, here.
+#[napi(object)]
+pub struct Constants {
+    pub max_name_bytes: u32,
+    pub max_date_ms: f64,
+    pub default_collection: String,
+    pub default_history_collection: String,
+    /// Every error `code` the package uses, with what it means.
+    pub error_codes: Vec<ErrorCodeInfo>,
+}
+
+#[napi(object)]
+pub struct ErrorCodeInfo {
+    pub code: String,
+    pub meaning: String,
 }
 
 /// Runs `work` in its own task so that a panic is caught, not fatal.
@@ -103,6 +156,20 @@ fn whole_ms(value: f64, what: &str) -> Result<i64, LockError> {
     Ok(value as i64)
 }
 
+/// A lock id from JS: the hex of an ObjectId.
+fn lock_id(hex: &str) -> Result<ObjectId, LockError> {
+    ObjectId::parse_str(hex).map_err(|_| {
+        LockError::invalid(
+            "ERR_INVALID_LOCK_ID",
+            "lockId must be the 24-character hex string of an ObjectId",
+        )
+    })
+}
+
+fn failed(error: LockError) -> Option<Failure> {
+    Some(error.into())
+}
+
 /// The locks of one collection on one server. Cheap: it holds no connection
 /// itself; the pooled client for its settings is shared process-wide.
 #[napi]
@@ -112,15 +179,28 @@ pub struct LockStore {
 }
 
 impl LockStore {
-    fn target(&self) -> Result<Arc<Target>, LockError> {
-        self.target.clone()
+    /// Runs `work` on this store's locks, guarded.
+    async fn with_locks<T, F, Fut>(&self, work: F) -> Result<T, LockError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Locks) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, LockError>> + Send,
+    {
+        let target = self.target.clone();
+        guarded(async move {
+            let target = target?;
+            let locks = Locks::open(&target).await?;
+            work(locks).await
+        })
+        .await
     }
 }
 
 #[napi]
 impl LockStore {
-    /// `target` is JSON: `{ client, dbName?, collection? }`, where `client` is
-    /// the connection description the JS layer builds (see client_options.rs).
+    /// `target` is JSON: `{ client, dbName?, collection?, ttl?, history? }`,
+    /// where `client` is the connection description the JS layer builds
+    /// (see client_options.rs) and `history` a collection name.
     #[napi(constructor, catch_unwind)]
     pub fn new(target: String) -> Self {
         LockStore {
@@ -129,46 +209,42 @@ impl LockStore {
     }
 
     /// Tries once to take `name` for `timeout_ms` milliseconds. `own` lists
-    /// lock ids (hex) from earlier acquires of this caller that got no reply.
+    /// lock ids (hex) from earlier acquires of this caller that got no reply;
+    /// `abort` is a switch from `abortSwitch()`.
     #[napi]
-    pub async fn acquire(&self, name: String, timeout_ms: f64, own: Vec<String>) -> AcquireReply {
-        let target = self.target();
-        let outcome = guarded(async move {
-            let target = target?;
-            let timeout_ms = protocol::validate_timeout(whole_ms(timeout_ms, "timeout")?)?;
-            let own = own
-                .iter()
-                .map(|id| protocol::parse_lock_id(id))
-                .collect::<Result<Vec<_>, _>>()?;
-            Locks::open(&target)
-                .await?
-                .acquire(&name, timeout_ms, &own)
-                .await
-        })
-        .await;
-        match outcome {
-            Ok(Some(acquired)) => AcquireReply {
-                acquired: true,
-                lock_id: Some(acquired.lock_id.to_hex()),
-                time_acquired: Some(acquired.time_acquired_ms as f64),
-                expire: Some(acquired.expire_ms as f64),
-                error: None,
-            },
-            Ok(None) => AcquireReply {
-                acquired: false,
-                lock_id: None,
-                time_acquired: None,
-                expire: None,
-                error: None,
-            },
-            Err(err) => AcquireReply {
-                acquired: false,
-                lock_id: None,
-                time_acquired: None,
-                expire: None,
-                error: Some(err.into()),
-            },
-        }
+    pub async fn acquire(
+        &self,
+        name: String,
+        timeout_ms: f64,
+        own: Vec<String>,
+        abort: Option<u32>,
+    ) -> AcquireReply {
+        let outcome = self
+            .with_locks(move |locks| async move {
+                let timeout_ms = protocol::validate_timeout(whole_ms(timeout_ms, "timeout")?)?;
+                let own = own
+                    .iter()
+                    .map(|id| lock_id(id))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let abort = abort.and_then(crate::abort::get);
+                locks
+                    .acquire(&name, timeout_ms, &own, abort.as_deref())
+                    .await
+            })
+            .await;
+        acquire_reply(outcome)
+    }
+
+    /// Takes `name` for `timeout_ms` whoever holds it (see `Locks::force`).
+    #[napi]
+    pub async fn force_acquire(&self, name: String, timeout_ms: f64) -> AcquireReply {
+        let outcome = self
+            .with_locks(move |locks| async move {
+                let timeout_ms = protocol::validate_timeout(whole_ms(timeout_ms, "timeout")?)?;
+                locks.force(&name, timeout_ms).await
+            })
+            .await;
+        acquire_reply(outcome)
     }
 
     /// Releases the lock document `lock_id` (hex) of `name`, if its lease has
@@ -182,27 +258,140 @@ impl LockStore {
         expire_ms: Option<f64>,
         retry: bool,
     ) -> ReleaseReply {
-        let target = self.target();
-        let outcome = guarded(async move {
-            let target = target?;
-            let holding = protocol::Holding {
-                lock_id: protocol::parse_lock_id(&lock_id)?,
-                name: &name,
-                expire_ms: expire_ms.map(|ms| whole_ms(ms, "expire")).transpose()?,
-            };
-            Locks::open(&target).await?.release(holding, retry).await
-        })
-        .await;
+        let outcome = self
+            .with_locks(move |locks| async move {
+                let holding = protocol::Holding {
+                    lock_id: self::lock_id(&lock_id)?,
+                    name: &name,
+                    expire_ms: expire_ms.map(|ms| whole_ms(ms, "expire")).transpose()?,
+                };
+                locks.release(holding, retry).await
+            })
+            .await;
         match outcome {
-            Ok(timed_out) => ReleaseReply {
-                timed_out,
+            Ok(protocol::Ended::InTime) => ReleaseReply {
+                timed_out: false,
+                reason: None,
+                error: None,
+            },
+            Ok(protocol::Ended::Lost(reason)) => ReleaseReply {
+                timed_out: true,
+                reason: Some(reason.as_str().to_string()),
                 error: None,
             },
             Err(err) => ReleaseReply {
                 timed_out: false,
-                error: Some(err.into()),
+                reason: None,
+                error: failed(err),
             },
         }
+    }
+
+    /// Renews the lease of `lock_id` (hex) of `name` to `lease_ms` from now.
+    #[napi]
+    pub async fn extend(
+        &self,
+        lock_id: String,
+        name: String,
+        expire_ms: Option<f64>,
+        lease_ms: f64,
+    ) -> ExtendReply {
+        let outcome = self
+            .with_locks(move |locks| async move {
+                let holding = protocol::Holding {
+                    lock_id: self::lock_id(&lock_id)?,
+                    name: &name,
+                    expire_ms: expire_ms.map(|ms| whole_ms(ms, "expire")).transpose()?,
+                };
+                let lease_ms = protocol::validate_timeout(whole_ms(lease_ms, "ms")?)?;
+                locks.extend(holding, lease_ms).await
+            })
+            .await;
+        match outcome {
+            Ok(protocol::Renewed::Extended { expire_ms }) => ExtendReply {
+                extended: true,
+                expire: Some(expire_ms as f64),
+                reason: None,
+                error: None,
+            },
+            Ok(protocol::Renewed::Lost(reason)) => ExtendReply {
+                extended: false,
+                expire: None,
+                reason: Some(reason.as_str().to_string()),
+                error: None,
+            },
+            Err(err) => ExtendReply {
+                extended: false,
+                expire: None,
+                reason: None,
+                error: failed(err),
+            },
+        }
+    }
+
+    /// Ensures the collection's indexes now (they are otherwise ensured
+    /// before the first acquire).
+    #[napi]
+    pub async fn ensure_indexes(&self) -> IndexesReply {
+        match self
+            .with_locks(|locks| async move { locks.ensure_indexes().await })
+            .await
+        {
+            Ok(report) => IndexesReply {
+                namespace: Some(report.namespace),
+                ttl: report.ttl,
+                ttl_note: report.ttl_note,
+                error: None,
+            },
+            Err(err) => IndexesReply {
+                namespace: None,
+                ttl: false,
+                ttl_note: None,
+                error: failed(err),
+            },
+        }
+    }
+
+    /// Records the start of a holding in the history (when it is on).
+    #[napi]
+    pub async fn record_start(
+        &self,
+        lock_id: String,
+        name: String,
+        acquired_ms: f64,
+        host: String,
+        pid: u32,
+    ) -> Option<Failure> {
+        self.with_locks(move |locks| async move {
+            let holder = protocol::HolderInfo { host, pid };
+            let acquired_ms = whole_ms(acquired_ms, "acquired")?;
+            locks
+                .record_start(self::lock_id(&lock_id)?, &name, acquired_ms, &holder)
+                .await
+        })
+        .await
+        .err()
+        .and_then(failed)
+    }
+
+    /// Records how a holding ended, in the history (when it is on).
+    #[napi]
+    pub async fn record_end(
+        &self,
+        lock_id: String,
+        name: String,
+        how: String,
+        ended_ms: Option<f64>,
+    ) -> Option<Failure> {
+        self.with_locks(move |locks| async move {
+            let ended_ms = ended_ms.map(|ms| whole_ms(ms, "ended")).transpose()?;
+            locks
+                .record_end(self::lock_id(&lock_id)?, &name, &how, ended_ms)
+                .await
+        })
+        .await
+        .err()
+        .and_then(failed)
     }
 
     /// Closes the pooled client behind this store (shared with every store
@@ -210,9 +399,83 @@ impl LockStore {
     /// `ERR_CONNECTION_CLOSED`. Later calls connect again.
     #[napi]
     pub async fn close(&self) {
-        if let Ok(target) = self.target() {
+        if let Ok(target) = self.target.clone() {
             let _ = tokio::spawn(async move { connection::close(&target.client).await }).await;
         }
+    }
+}
+
+fn acquire_reply(outcome: Result<Option<protocol::Acquired>, LockError>) -> AcquireReply {
+    match outcome {
+        Ok(Some(acquired)) => AcquireReply {
+            acquired: true,
+            lock_id: Some(acquired.lock_id.to_hex()),
+            time_acquired: Some(acquired.time_acquired_ms as f64),
+            expire: Some(acquired.expire_ms as f64),
+            replaced: acquired.replaced.map(|r| ReplacedHolding {
+                lock_id: r.lock_id.to_hex(),
+                how: r.how.as_str().to_string(),
+                ended: r.ended_ms as f64,
+            }),
+            error: None,
+        },
+        Ok(None) => AcquireReply {
+            acquired: false,
+            lock_id: None,
+            time_acquired: None,
+            expire: None,
+            replaced: None,
+            error: None,
+        },
+        Err(err) => AcquireReply {
+            acquired: false,
+            lock_id: None,
+            time_acquired: None,
+            expire: None,
+            replaced: None,
+            error: failed(err),
+        },
+    }
+}
+
+/// A new abort switch for one call; `abort(id)` flips it, `releaseAbortSwitch(id)`
+/// forgets it once the call is over.
+#[napi(catch_unwind)]
+pub fn abort_switch() -> u32 {
+    crate::abort::register()
+}
+
+#[napi(catch_unwind)]
+pub fn abort(id: u32) {
+    crate::abort::abort(id);
+}
+
+#[napi(catch_unwind)]
+pub fn release_abort_switch(id: u32) {
+    crate::abort::release(id);
+}
+
+/// Lines for the application's debug log, kept since the last call.
+#[napi(catch_unwind)]
+pub fn take_notes() -> Vec<String> {
+    connection::take_notes()
+}
+
+/// The limits and error codes, defined once in the core.
+#[napi(catch_unwind)]
+pub fn constants() -> Constants {
+    Constants {
+        max_name_bytes: protocol::MAX_NAME_BYTES as u32,
+        max_date_ms: protocol::MAX_DATE_MS as f64,
+        default_collection: connection::DEFAULT_COLLECTION.to_string(),
+        default_history_collection: protocol::DEFAULT_HISTORY_COLLECTION.to_string(),
+        error_codes: crate::error::ERROR_CODES
+            .iter()
+            .map(|(code, meaning)| ErrorCodeInfo {
+                code: code.to_string(),
+                meaning: meaning.to_string(),
+            })
+            .collect(),
     }
 }
 
@@ -237,17 +500,17 @@ pub fn reset_command_counts() {
     connection::reset_command_counts();
 }
 
+/// How many pooled clients are open (tests of the connection's life).
+#[napi(catch_unwind)]
+pub fn open_clients() -> u32 {
+    connection::open_clients() as u32
+}
+
 /// Does nothing, asynchronously: the benchmark's measure of one trip across
 /// the N-API boundary and back (a Promise settled from the Tokio runtime).
 #[napi]
 pub async fn noop() -> u32 {
     0
-}
-
-/// How many pooled clients are open (tests of the connection's life).
-#[napi(catch_unwind)]
-pub fn open_clients() -> u32 {
-    connection::open_clients() as u32
 }
 
 /// Whether this binary is a debug build (it then has test-only panic triggers).

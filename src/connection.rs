@@ -30,6 +30,10 @@ pub struct Target {
     pub client: ClientSpec,
     pub db_name: Option<String>,
     pub collection: Option<String>,
+    /// Keep a TTL index on `expire` where the server has them (default on).
+    pub ttl: Option<bool>,
+    /// Collection of the history of holdings, when history is on.
+    pub history: Option<String>,
 }
 
 /// A client and what belongs with it.
@@ -74,19 +78,23 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
-    pub fn index_ensured(&self, namespace: &str) -> bool {
+    /// Whether the indexes described by `key` were ensured on this client.
+    pub fn indexes_ensured(&self, key: &str) -> bool {
         self.indexed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(namespace)
+            .contains(key)
     }
 
-    pub fn set_index_ensured(&self, namespace: &str, ensured: bool) {
+    /// Records that the indexes of `key` are there, or must be checked again.
+    pub fn set_indexes_ensured(&self, key: &str, ensured: bool) {
         let mut set = self.indexed.lock().unwrap_or_else(|p| p.into_inner());
         if ensured {
-            set.insert(namespace.to_string());
+            set.insert(key.to_string());
         } else {
-            set.remove(namespace);
+            // Every variant for the namespace (with and without TTL).
+            let namespace = key.split('#').next().unwrap_or(key).to_string();
+            set.retain(|k| k.split('#').next() != Some(namespace.as_str()));
         }
     }
 }
@@ -95,6 +103,23 @@ type Slot = Arc<OnceCell<Arc<Shared>>>;
 
 static CLIENTS: LazyLock<Mutex<HashMap<String, Slot>>> = LazyLock::new(Default::default);
 static COMMANDS: LazyLock<Mutex<BTreeMap<String, u64>>> = LazyLock::new(Default::default);
+static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Notes kept at most, until the application's log takes them.
+const MAX_NOTES: usize = 100;
+
+/// Keeps a line for the application's debug log (TTL detection and the
+/// like): the JS layer takes the notes and logs them. Never secrets.
+pub fn note(line: String) {
+    let mut notes = NOTES.lock().unwrap_or_else(|p| p.into_inner());
+    if notes.len() < MAX_NOTES {
+        notes.push(line);
+    }
+}
+
+/// The notes kept since the last call.
+pub fn take_notes() -> Vec<String> {
+    std::mem::take(&mut *NOTES.lock().unwrap_or_else(|p| p.into_inner()))
+}
 
 /// The shared client for `target`, created on first use.
 ///

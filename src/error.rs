@@ -27,6 +27,8 @@ pub enum LockError {
     ServerVersion { message: String },
     /// The lock's connection was closed (the application's closed, or `Lock.close()`).
     ConnectionClosed,
+    /// The caller aborted the call (an `AbortSignal`).
+    Aborted,
     /// The unique index on `name` is missing and could not be created.
     Index { message: String },
     /// The server answered with an error.
@@ -69,6 +71,32 @@ pub enum LockError {
 fn is_incompatible_server(message: &str) -> bool {
     message.contains("reports wire version") || message.contains("requires wire version")
 }
+
+/// Every `code` an Error of this package can carry, with what it means: the
+/// one list that `Lock.codes`, `index.d.ts` and the README are checked against.
+pub const ERROR_CODES: &[(&str, &str)] = &[
+    ("ERR_MISSING_NAME", "missing_name: the name is falsy"),
+    ("ERR_INVALID_NAME", "the name is not a string or finite number, or it has a lone surrogate, a NUL, or more than 1000 UTF-8 bytes"),
+    ("ERR_INVALID_OPTION", "an option or property is not usable"),
+    ("ERR_INVALID_CALLBACK", "the callback is not a function"),
+    ("ERR_INVALID_LOCK_ID", "lockId was set to something that is not an ObjectId's hex"),
+    ("ERR_LOCK_ALREADY_ACQUIRED", "lock_already_aquired: this instance holds the lock"),
+    ("ERR_LOCK_NOT_ACQUIRED", "releasing_not_aquired_lock / extending_not_aquired_lock: this instance does not hold the lock"),
+    ("ERR_POLL_TIMEOUT", "timeout in pollAquire for lock name<name>: pollAcquire gave up"),
+    ("ERR_NO_CONNECTION", "no_connection: no mongoose connection, option or MONGODB_URI"),
+    ("ERR_CONNECTION_CLOSED", "connection_closed: the lock's connection was closed"),
+    ("ERR_INVALID_URI", "the connection string or settings cannot be used"),
+    ("ERR_UNSUPPORTED_CONNECTION_OPTION", "unsupported_connection_option: a connection setting the lock cannot reproduce"),
+    ("ERR_TLS_CONFIG", "the TLS settings cannot be used (a CA or key file that cannot be read)"),
+    ("ERR_SERVER_VERSION", "the server is older than MongoDB 4.4"),
+    ("ERR_INDEX", "the unique index on name is missing, unsafe, or cannot be built"),
+    ("ERR_MONGODB_SERVER", "a server error without a numeric code"),
+    ("ERR_MONGODB_NETWORK", "the server cannot be reached, or the connection broke"),
+    ("ERR_MONGODB_TIMEOUT", "the call took longer than socketTimeoutMS: the server stopped answering"),
+    ("ERR_MONGODB", "another driver error"),
+    ("ERR_INTERNAL", "a bug in the native core (a caught panic); the process lives on"),
+    ("ABORT_ERR", "the call was aborted by its AbortSignal (name AbortError, as Node's own)"),
+];
 
 /// The oldest server the Rust driver talks to.
 pub const MIN_SERVER_VERSION: &str = "MongoDB 4.4";
@@ -173,6 +201,7 @@ impl LockError {
             LockError::TlsConfig { .. } => "ERR_TLS_CONFIG",
             LockError::ServerVersion { .. } => "ERR_SERVER_VERSION",
             LockError::ConnectionClosed => "ERR_CONNECTION_CLOSED",
+            LockError::Aborted => "ABORT_ERR",
             LockError::Index { .. } => "ERR_INDEX",
             LockError::Server { .. } => "ERR_MONGODB_SERVER",
             LockError::Network { .. } => "ERR_MONGODB_NETWORK",
@@ -199,6 +228,7 @@ impl fmt::Display for LockError {
                 f,
                 "the server is too old: the lock needs {MIN_SERVER_VERSION} or later ({message})"
             ),
+            LockError::Aborted => f.write_str("The operation was aborted"),
             LockError::ConnectionClosed => f.write_str(
                 "connection_closed: the lock's connection was closed (mongoose.disconnect(), \
                  connection.close() or Lock.close())",
@@ -278,6 +308,47 @@ mod tests {
         assert_eq!(server.server_code(), Some(11000));
         assert_eq!(server.code(), "ERR_MONGODB_SERVER");
         assert!(!server.is_network());
+    }
+
+    #[test]
+    fn every_code_the_core_makes_is_listed() {
+        let listed = |code: &str| ERROR_CODES.iter().any(|(c, _)| *c == code);
+        let made = [
+            LockError::InvalidUri {
+                message: "x".into(),
+            },
+            LockError::UnsupportedOption { option: "x".into() },
+            LockError::TlsConfig {
+                message: "x".into(),
+            },
+            LockError::ServerVersion {
+                message: "x".into(),
+            },
+            LockError::ConnectionClosed,
+            LockError::Aborted,
+            LockError::Index {
+                message: "x".into(),
+            },
+            LockError::Timeout {
+                operation: "x",
+                after_ms: 1,
+            },
+            LockError::Network {
+                operation: "x",
+                message: "x".into(),
+                labels: vec![],
+            },
+            LockError::Driver {
+                operation: "x",
+                message: "x".into(),
+            },
+            LockError::Internal {
+                message: "x".into(),
+            },
+        ];
+        for err in made {
+            assert!(listed(err.code()), "{} is not in ERROR_CODES", err.code());
+        }
     }
 
     #[test]

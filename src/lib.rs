@@ -5,10 +5,12 @@
 //! - [`connection`]: one shared `Client` per set of settings, command counters;
 //! - [`clock`]: the server's clock as seen from this process;
 //! - [`error`]: errors with context and stable codes;
+//! - [`abort`]: aborting a call under way;
 //! - `binding` (feature `node`, on by default): the N-API surface.
 
 #![deny(clippy::all)]
 
+pub mod abort;
 pub mod client_options;
 pub mod clock;
 pub mod connection;

@@ -1,4 +1,5 @@
-//! Acquire, and takeover of a lock whose holder's lease has expired.
+//! Acquire, takeover of a lock whose holder's lease has expired, and forced
+//! acquire (whoever holds it), all through an insert of a new document.
 //!
 //! The unique index is what makes an insert exclusive, so an acquire must know
 //! the index was there: a collection that was dropped comes back on the next
@@ -22,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 
-use super::{expiry, stored_time, validate_name, Locks};
+use super::{expiry, stored_time, validate_name, Locks, LostReason};
+use crate::abort::Abort;
 use crate::error::{LockError, Result, DUPLICATE_KEY};
 
 /// How often one acquire re-tries after losing a race (a holder that expired
@@ -35,12 +37,46 @@ const WITHDRAW_MAX_PAUSE: Duration = Duration::from_secs(2);
 /// (they stop sooner when the lease ends or the lock document is deleted).
 const WITHDRAW_FOR_AT_MOST: Duration = Duration::from_secs(60);
 
+/// The field a forced acquire adds to its lock document: the `_id` of the
+/// holding it removed, so that holder can tell it was forced out (0.0.x
+/// ignores fields it does not know).
+pub const FORCED_FROM: &str = "forcedFrom";
+
 /// A lock taken: its document's id and lease, on the server's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Acquired {
     pub lock_id: ObjectId,
     pub time_acquired_ms: i64,
     pub expire_ms: i64,
+    /// The holding this acquire removed to get the lock, if any.
+    pub replaced: Option<Replaced>,
+}
+
+/// A holding removed by a takeover or a forced acquire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replaced {
+    pub lock_id: ObjectId,
+    /// `Taken` (its lease had ended) or `Forced`.
+    pub how: LostReason,
+    /// When the holding ended, on the server's clock: its expiry, or now.
+    pub ended_ms: i64,
+}
+
+/// What an acquire does about a live holder.
+#[derive(Debug, Clone, Copy)]
+enum Mode<'a> {
+    /// Respect it; `own` lists our own documents from inserts with no reply.
+    Respect { own: &'a [ObjectId] },
+    /// Remove it (a forced acquire).
+    Force,
+}
+
+/// What a look at the holder after a duplicate key found.
+enum Holder {
+    /// Live and respected: the lock is taken.
+    Live,
+    /// Gone, or removed just now: insert again.
+    Gone(Option<Replaced>),
 }
 
 /// What one lock-plus-twin insert found out.
@@ -67,21 +103,54 @@ impl Locks {
     /// another holder has it and its lease has not ended. `own` lists lock
     /// documents this caller inserted without learning the outcome: one of
     /// them found holding the name is deleted and the name taken afresh.
+    ///
+    /// `abort`, once flipped, ends the call with `LockError::Aborted`; an
+    /// insert already sent is then withdrawn in the background.
     pub async fn acquire(
         &self,
         name: &str,
         timeout_ms: i64,
         own: &[ObjectId],
+        abort: Option<&Abort>,
+    ) -> Result<Option<Acquired>> {
+        self.take("acquire", name, timeout_ms, Mode::Respect { own }, abort)
+            .await
+    }
+
+    /// Takes the lock `name` whoever holds it: the holder's document is
+    /// removed by its exact `_id`, then ours inserted (with [`FORCED_FROM`]).
+    /// `Ok(None)` only when others kept winning the name for [`MAX_ATTEMPTS`].
+    pub async fn force(&self, name: &str, timeout_ms: i64) -> Result<Option<Acquired>> {
+        self.take("forceAcquire", name, timeout_ms, Mode::Force, None)
+            .await
+    }
+
+    async fn take(
+        &self,
+        operation: &'static str,
+        name: &str,
+        timeout_ms: i64,
+        mode: Mode<'_>,
+        abort: Option<&Abort>,
     ) -> Result<Option<Acquired>> {
         let in_flight = Mutex::new(None);
-        let result = self
-            .bounded(
-                "acquire",
-                self.acquire_inner(name, timeout_ms, own, &in_flight),
-            )
-            .await;
+        let work = self.bounded(
+            operation,
+            self.take_inner(name, timeout_ms, mode, &in_flight),
+        );
+        let result = match abort {
+            Some(abort) => tokio::select! {
+                result = work => result,
+                () = abort.aborted() => Err(LockError::Aborted),
+            },
+            None => work.await,
+        };
         let unanswered = in_flight.lock().unwrap_or_else(|p| p.into_inner()).take();
         match (result, unanswered) {
+            (Err(LockError::Aborted), Some(insert)) => {
+                self.withdraw_later(insert);
+                Err(LockError::Aborted)
+            }
             (Err(e), Some(insert)) if e.is_network() => {
                 self.withdraw_later(insert);
                 Err(LockError::Unresolved {
@@ -93,11 +162,11 @@ impl Locks {
         }
     }
 
-    async fn acquire_inner(
+    async fn take_inner(
         &self,
         name: &str,
         timeout_ms: i64,
-        own: &[ObjectId],
+        mode: Mode<'_>,
         in_flight: &Mutex<Option<InFlight>>,
     ) -> Result<Option<Acquired>> {
         #[cfg(debug_assertions)]
@@ -106,22 +175,32 @@ impl Locks {
             panic!("debug panic trigger");
         }
         validate_name(name)?;
-        if !self.shared.index_ensured(&self.namespace) {
-            self.ensure_index().await?;
+        if !self.indexes_ensured() {
+            self.ensure_indexes().await?;
         }
+        let mut replaced = None;
         for _ in 0..MAX_ATTEMPTS {
             let now = self.now_ms().await?;
             let acquired = Acquired {
                 lock_id: ObjectId::new(),
                 time_acquired_ms: now,
                 expire_ms: expiry(now, timeout_ms)?,
+                replaced,
             };
-            let lock = doc! {
+            let mut lock = doc! {
                 "_id": acquired.lock_id,
                 "name": name,
                 "expire": DateTime::from_millis(acquired.expire_ms),
                 "inserted": DateTime::from_millis(now),
             };
+            if let Some(Replaced {
+                lock_id,
+                how: LostReason::Forced,
+                ..
+            }) = replaced
+            {
+                lock.insert(FORCED_FROM, lock_id);
+            }
             let twin_id = ObjectId::new();
             let twin = doc! {
                 "_id": twin_id,
@@ -141,17 +220,17 @@ impl Locks {
             }
             match inserted? {
                 Inserted::Proven => return Ok(Some(acquired)),
-                Inserted::Taken => {
-                    if !self.take_over_if_expired(name, own).await? {
-                        return Ok(None);
-                    }
-                }
+                Inserted::Taken => match self.look_at_holder(name, mode).await? {
+                    Holder::Live => return Ok(None),
+                    Holder::Gone(None) => {}
+                    Holder::Gone(removed) => replaced = removed,
+                },
                 Inserted::Unproven => {
                     // The collection was dropped and our insert re-created it
                     // without the index: the insert proves nothing. Undo it,
                     // rebuild the index and try again.
                     let had_index = self.index_present().await?;
-                    self.shared.set_index_ensured(&self.namespace, false);
+                    self.forget_indexes();
                     self.coll
                         .delete_many(doc! { "_id": { "$in": [acquired.lock_id, twin_id] } })
                         .await
@@ -165,7 +244,7 @@ impl Locks {
                             ),
                         });
                     }
-                    self.ensure_index().await?;
+                    self.ensure_indexes().await?;
                 }
             }
         }
@@ -194,32 +273,43 @@ impl Locks {
         outcome
     }
 
-    /// After a duplicate key: removes the holder if its lease has ended, or
-    /// if it is one of `own` (ours, from an insert whose reply was lost).
-    /// Returns whether the name may be free now (so inserting again makes sense).
-    async fn take_over_if_expired(&self, name: &str, own: &[ObjectId]) -> Result<bool> {
+    /// After a duplicate key: looks at the holder of `name`. Respecting it,
+    /// removes it only if its lease has ended, or if it is one of `own` (ours,
+    /// from an insert whose reply was lost); forcing, removes it anyway.
+    async fn look_at_holder(&self, name: &str, mode: Mode<'_>) -> Result<Holder> {
         let Some(holder) = self.holder(name).await? else {
-            return Ok(true); // released between our insert and our look
+            return Ok(Holder::Gone(None)); // released between our insert and our look
         };
         let holder_id = holder.get("_id").cloned().unwrap_or(Bson::Null);
-        if matches!(&holder_id, Bson::ObjectId(id) if own.contains(id)) {
-            self.delete_exact(doc! { "_id": holder_id }).await?;
-            return Ok(true);
-        }
-        let Some(expire_ms) = stored_time(&holder, "expire") else {
-            return Ok(false); // no usable expiry: respect it, as 0.0.x does
+        let Bson::ObjectId(id) = holder_id else {
+            // Not a document a lock wrote: respect it, whatever the mode.
+            return Ok(Holder::Live);
         };
-        if expire_ms >= self.now_ms().await? {
-            return Ok(false);
-        }
-        // Exactly that expired document: if someone else took over first,
-        // theirs has a new `_id` and this deletes nothing.
-        let filter = doc! {
-            "_id": holder_id,
-            "expire": holder.get("expire").cloned().unwrap_or(Bson::Null),
+        let expire_ms = stored_time(&holder, "expire");
+        let now = self.now_ms().await?;
+        let (filter, how, ended_ms) = match (mode, expire_ms) {
+            (Mode::Respect { own }, _) if own.contains(&id) => {
+                (doc! { "_id": id }, LostReason::Deleted, now)
+            }
+            // Exactly that expired document: if someone else took over
+            // first, theirs has a new `_id` and this deletes nothing.
+            (_, Some(expire)) if expire < now => (
+                doc! { "_id": id, "expire": holder.get("expire").cloned().unwrap_or(Bson::Null) },
+                LostReason::Taken,
+                expire,
+            ),
+            // Live, or no usable expiry: respect it, as 0.0.x does.
+            (Mode::Respect { .. }, _) => return Ok(Holder::Live),
+            (Mode::Force, _) => (doc! { "_id": id }, LostReason::Forced, now),
         };
-        self.delete_exact(filter).await?;
-        Ok(true)
+        let removed = self.delete_exact(filter).await? == 1;
+        // Our own lost insert is no one else's holding: nothing to report.
+        let report = removed && how != LostReason::Deleted;
+        Ok(Holder::Gone(report.then_some(Replaced {
+            lock_id: id,
+            how,
+            ended_ms,
+        })))
     }
 
     /// Deletes, in the background, the documents of an insert whose reply
@@ -230,9 +320,7 @@ impl Locks {
     fn withdraw_later(&self, insert: InFlight) {
         let shared = std::sync::Arc::clone(&self.shared);
         let coll = self.coll.clone();
-        let until = insert
-            .lease_ends
-            .min(Instant::now() + WITHDRAW_FOR_AT_MOST);
+        let until = insert.lease_ends.min(Instant::now() + WITHDRAW_FOR_AT_MOST);
         tokio::spawn(async move {
             let mut pause = WITHDRAW_FIRST_PAUSE;
             while !shared.is_closed() && Instant::now() < until {

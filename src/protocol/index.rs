@@ -1,9 +1,15 @@
-//! The unique index on `name`: what makes an insert exclusive.
+//! The indexes of a lock collection.
 //!
-//! Ensured once per collection per client (created like the 0.0.x mongoose
-//! model creates it, so either side's creation is a no-op for the other), and
-//! proven again by every acquire: see `acquire.rs`, where the lock's twin
-//! bounces off the index in the same round trip.
+//! - The unique index on `name`, what makes an insert exclusive: ensured once
+//!   per collection per client (created like the 0.0.x mongoose model creates
+//!   it, so either side's creation is a no-op for the other), and proven again
+//!   by every acquire (see `acquire.rs`: the lock's twin bounces off it in the
+//!   same round trip). An index that would make the lock unsafe (a non-unique
+//!   or partial `name_1`) fails with `ERR_INDEX` instead.
+//! - A TTL index on `expire` (`expireAfterSeconds: 0`), so that documents of
+//!   holders that died disappear by themselves, where the server has TTL
+//!   indexes; a server that refuses it (FerretDB 1.x) is noted once and the
+//!   lock carries on. Takeover of an expired lock never waits for it.
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
@@ -14,6 +20,9 @@ use super::Locks;
 use crate::error::{LockError, Result, NAMESPACE_NOT_FOUND};
 
 const INDEX_NAME: &str = "name_1";
+const TTL_INDEX_NAME: &str = "expire_1";
+/// Server codes of "an index with this name or key exists with other options".
+const INDEX_CONFLICT_CODES: &[i32] = &[85, 86];
 /// How often an acquire rebuilds the index before giving up: racing
 /// contenders may briefly leave duplicate names that stop the build.
 const INDEX_BUILD_ATTEMPTS: usize = 10;
@@ -21,9 +30,22 @@ const INDEX_BUILD_ATTEMPTS: usize = 10;
 /// `expire`). Removed on first use: the collection holds locks only.
 pub const LEGACY_SENTINEL_NAME: &str = "mongoose-distributed-lock:index-probe";
 
-/// Whether an index description is a unique index on exactly `{ name: 1 }`.
+/// What ensuring the indexes of a collection found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexReport {
+    /// `namespace` as `db.collection`.
+    pub namespace: String,
+    /// The TTL index on `expire` is in place.
+    pub ttl: bool,
+    /// Why there is no TTL index, when there is none.
+    pub ttl_note: Option<String>,
+}
+
+/// Whether an index description is a unique, non-partial index on exactly
+/// `{ name: 1 }`: one that refuses every duplicate name.
 pub fn is_unique_name_index(index: &Document) -> bool {
-    let unique = matches!(index.get("unique"), Some(Bson::Boolean(true)));
+    let unique = matches!(index.get("unique"), Some(Bson::Boolean(true)))
+        && index.get("partialFilterExpression").is_none();
     let key_is_name = index.get_document("key").is_ok_and(|key| {
         key.len() == 1
             && match key.get("name") {
@@ -35,9 +57,30 @@ pub fn is_unique_name_index(index: &Document) -> bool {
     unique && key_is_name
 }
 
+/// Whether an index description is a TTL index on exactly `{ expire: 1 }`.
+fn is_ttl_index(index: &Document) -> bool {
+    index.get("expireAfterSeconds").is_some()
+        && index
+            .get_document("key")
+            .is_ok_and(|key| key.len() == 1 && key.contains_key("expire"))
+}
+
 impl Locks {
-    /// Whether the unique index on `name` is in place right now.
-    pub(super) async fn index_present(&self) -> Result<bool> {
+    /// What `indexes_ensured` remembers: the namespace and the TTL choice.
+    fn indexes_key(&self) -> String {
+        format!("{}#ttl={}", self.namespace, self.ttl)
+    }
+
+    pub(super) fn indexes_ensured(&self) -> bool {
+        self.shared.indexes_ensured(&self.indexes_key())
+    }
+
+    /// The collection may have been dropped: check its indexes again.
+    pub(super) fn forget_indexes(&self) {
+        self.shared.set_indexes_ensured(&self.indexes_key(), false);
+    }
+
+    async fn list_indexes(&self) -> Result<Vec<Document>> {
         let listed = self
             .db()
             .run_cursor_command(doc! { "listIndexes": self.coll.name() })
@@ -47,21 +90,75 @@ impl Locks {
             Err(e) => {
                 let err = LockError::driver("listIndexes", e);
                 return match err.server_code() {
-                    Some(NAMESPACE_NOT_FOUND) => Ok(false),
+                    Some(NAMESPACE_NOT_FOUND) => Ok(Vec::new()),
                     _ => Err(err),
                 };
             }
         };
-        let indexes: Vec<Document> = cursor
+        cursor
             .try_collect()
             .await
-            .map_err(|e| LockError::driver("listIndexes", e))?;
-        Ok(indexes.iter().any(is_unique_name_index))
+            .map_err(|e| LockError::driver("listIndexes", e))
+    }
+
+    /// Whether the unique index on `name` is in place right now.
+    pub(super) async fn index_present(&self) -> Result<bool> {
+        Ok(self.list_indexes().await?.iter().any(is_unique_name_index))
+    }
+
+    /// Ensures the indexes (the unique one, and the TTL one unless `ttl` is
+    /// off) and removes 1.0.0's sentinel; the outcome is remembered per
+    /// client, so this runs once per collection.
+    pub async fn ensure_indexes(&self) -> Result<IndexReport> {
+        self.ensure_index().await?;
+        let mut report = IndexReport {
+            namespace: self.namespace.clone(),
+            ttl: false,
+            ttl_note: None,
+        };
+        if self.ttl {
+            match self.ensure_ttl_index().await {
+                Ok(()) => report.ttl = true,
+                Err(e) => {
+                    let note = format!(
+                        "no TTL index on {}.expire ({e}); documents of holders that died stay until taken over",
+                        self.namespace
+                    );
+                    self.note(note.clone());
+                    report.ttl_note = Some(note);
+                }
+            }
+        } else {
+            report.ttl_note = Some("the ttl option is off".to_string());
+        }
+        self.shared.set_indexes_ensured(&self.indexes_key(), true);
+        Ok(report)
+    }
+
+    /// The TTL index on `expire`; an error when the server refuses it.
+    async fn ensure_ttl_index(&self) -> Result<()> {
+        if self.list_indexes().await?.iter().any(is_ttl_index) {
+            return Ok(());
+        }
+        let model = IndexModel::builder()
+            .keys(doc! { "expire": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name(TTL_INDEX_NAME.to_string())
+                    .expire_after(std::time::Duration::ZERO)
+                    .build(),
+            )
+            .build();
+        self.coll
+            .create_index(model)
+            .await
+            .map(|_| ())
+            .map_err(|e| LockError::driver("createIndexes", e))
     }
 
     /// Makes sure the unique index on `name` exists, and removes the sentinel
     /// document a 1.0.0 process may have left.
-    pub async fn ensure_index(&self) -> Result<()> {
+    async fn ensure_index(&self) -> Result<()> {
         let mut last_error = None;
         for attempt in 0..INDEX_BUILD_ATTEMPTS {
             if self.index_present().await? {
@@ -85,7 +182,22 @@ impl Locks {
                 // Duplicate names stop the build; contenders that raced into
                 // a dropped collection are withdrawing theirs: wait a little.
                 Err(e) => {
-                    last_error = Some(LockError::driver("createIndexes", e));
+                    let err = LockError::driver("createIndexes", e);
+                    if err
+                        .server_code()
+                        .is_some_and(|c| INDEX_CONFLICT_CODES.contains(&c))
+                    {
+                        return Err(LockError::Index {
+                            message: format!(
+                                "an index named {INDEX_NAME} (or on the same key) exists in {} \
+                                 and does not refuse every duplicate name; the lock will not \
+                                 run without a unique index on `name`: drop that index \
+                                 ({err})",
+                                self.namespace
+                            ),
+                        });
+                    }
+                    last_error = Some(err);
                     let pause =
                         5 + 5 * attempt as u64 + u64::from(ObjectId::new().bytes()[11] % 10);
                     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
@@ -105,7 +217,6 @@ impl Locks {
             .delete_many(doc! { "name": LEGACY_SENTINEL_NAME, "expire": { "$exists": false } })
             .await
             .map_err(|e| LockError::driver("delete", e))?;
-        self.shared.set_index_ensured(&self.namespace, true);
         Ok(())
     }
 }
@@ -128,6 +239,20 @@ mod tests {
         ));
         assert!(!is_unique_name_index(
             &doc! { "key": { "name": 1, "x": 1 }, "unique": true }
+        ));
+        assert!(!is_unique_name_index(
+            &doc! { "key": { "name": 1 }, "unique": true, "partialFilterExpression": { "x": 1 } }
+        ));
+    }
+
+    #[test]
+    fn ttl_indexes_are_recognised() {
+        assert!(is_ttl_index(
+            &doc! { "key": { "expire": 1 }, "expireAfterSeconds": 0 }
+        ));
+        assert!(!is_ttl_index(&doc! { "key": { "expire": 1 } }));
+        assert!(!is_ttl_index(
+            &doc! { "key": { "expire": 1, "name": 1 }, "expireAfterSeconds": 0 }
         ));
     }
 }

@@ -12,23 +12,56 @@
 //! inserts a fresh `_id`, so a late or non-atomic delete can never remove the
 //! current holder's document.
 //!
-//! - [`acquire`](Locks::acquire) and takeover of an expired holder: `acquire.rs`;
-//! - [`release`](Locks::release): `release.rs`;
-//! - the unique index, ensured once per collection and proven by every
-//!   acquire: `index.rs`.
+//! - [`acquire`](Locks::acquire), takeover of an expired holder and
+//!   [`force`](Locks::force): `acquire.rs`;
+//! - [`release`](Locks::release) and [`extend`](Locks::extend), and what a
+//!   holder learns when its lock is no longer its own: `release.rs`;
+//! - the unique index (ensured once per collection and proven by every
+//!   acquire) and the TTL index: `index.rs`;
+//! - the opt-in history of holdings: `history.rs`.
 
 mod acquire;
+mod history;
 mod index;
 mod release;
 
-use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
+use mongodb::bson::{doc, Bson, Document};
 use mongodb::Collection;
 
 use crate::connection::{self, Shared, Target};
 use crate::error::{LockError, Result};
 
-pub use acquire::Acquired;
-pub use release::Holding;
+pub use acquire::{Acquired, Replaced, FORCED_FROM};
+pub use history::{HolderInfo, DEFAULT_HISTORY_COLLECTION};
+pub use index::IndexReport;
+pub use release::{Ended, Holding, Renewed};
+
+/// Why a holding ended without a release in time: the 0.0.x `lockTimeouted`
+/// cases, told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LostReason {
+    /// Its lease ran out (nobody took the lock over, or we cannot tell more).
+    Expired,
+    /// Another holder took the lock over after the lease ran out.
+    Taken,
+    /// A forced acquire removed it while its lease ran.
+    Forced,
+    /// Its document vanished while its lease ran (deleted by hand, a dropped
+    /// collection, or an old-version forced acquire that leaves no mark).
+    Deleted,
+}
+
+impl LostReason {
+    /// The word for it in events and history records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LostReason::Expired => "expired",
+            LostReason::Taken => "taken",
+            LostReason::Forced => "forced",
+            LostReason::Deleted => "deleted",
+        }
+    }
+}
 
 /// The largest time a JS `Date` can hold (ms since the epoch), so that the
 /// 0.0.x package, which reads `expire` through mongoose, can still read it.
@@ -100,6 +133,10 @@ pub struct Locks {
     shared: std::sync::Arc<Shared>,
     coll: Collection<Document>,
     namespace: String,
+    /// Whether to keep a TTL index on `expire` (where the server has them).
+    ttl: bool,
+    /// Where holdings are recorded, when history is on.
+    history: Option<Collection<Document>>,
 }
 
 impl Locks {
@@ -107,11 +144,24 @@ impl Locks {
         let shared = connection::shared(target).await?;
         let coll = shared.collection::<Document>(target);
         let namespace = coll.namespace().to_string();
+        let history = target.history.as_deref().map(|name| {
+            shared
+                .client
+                .database(coll.namespace().db.as_str())
+                .collection(name)
+        });
         Ok(Locks {
+            ttl: target.ttl.unwrap_or(true),
             shared,
             coll,
             namespace,
+            history,
         })
+    }
+
+    /// A line for the application's log (TTL detection and the like).
+    fn note(&self, line: String) {
+        connection::note(line);
     }
 
     /// The server's time now, in ms.
@@ -158,23 +208,15 @@ impl Locks {
             .map_err(|e| LockError::driver("delete", e))
     }
 
-    /// The current holder of `name`: its `_id`, `expire` and `inserted`.
+    /// The current holder of `name`: its `_id`, `expire`, `inserted` and
+    /// the holding a forced acquire removed for it, if any.
     async fn holder(&self, name: &str) -> Result<Option<Document>> {
         self.coll
             .find_one(doc! { "name": name })
-            .projection(doc! { "_id": 1, "expire": 1, "inserted": 1 })
+            .projection(doc! { "_id": 1, "expire": 1, "inserted": 1, FORCED_FROM: 1 })
             .await
             .map_err(|e| LockError::driver("find", e))
     }
-}
-
-pub fn parse_lock_id(lock_id: &str) -> Result<ObjectId> {
-    ObjectId::parse_str(lock_id).map_err(|_| {
-        LockError::invalid(
-            "ERR_INVALID_LOCK_ID",
-            "lockId must be the 24-character hex string of an ObjectId",
-        )
-    })
 }
 
 #[cfg(test)]
@@ -220,16 +262,6 @@ mod tests {
         assert!(expiry(MAX_DATE_MS - 10, 10).is_ok());
         assert!(expiry(MAX_DATE_MS - 10, 11).is_err());
         assert!(expiry(i64::MAX, 1).is_err());
-    }
-
-    #[test]
-    fn lock_ids_must_be_object_ids() {
-        let id = ObjectId::new();
-        assert_eq!(parse_lock_id(&id.to_hex()).unwrap(), id);
-        assert_eq!(
-            parse_lock_id("nope").unwrap_err().code(),
-            "ERR_INVALID_LOCK_ID"
-        );
     }
 
     #[test]
