@@ -2,28 +2,14 @@
 // Every Error this package makes, with its stable `code`. The messages of the
 // 0.0.x package are kept to the letter: users compare `err.message` with them.
 
-const codes = Object.freeze({
-  MISSING_NAME: 'ERR_MISSING_NAME',
-  INVALID_NAME: 'ERR_INVALID_NAME',
-  INVALID_OPTION: 'ERR_INVALID_OPTION',
-  INVALID_CALLBACK: 'ERR_INVALID_CALLBACK',
-  INVALID_LOCK_ID: 'ERR_INVALID_LOCK_ID',
-  LOCK_ALREADY_ACQUIRED: 'ERR_LOCK_ALREADY_ACQUIRED',
-  LOCK_NOT_ACQUIRED: 'ERR_LOCK_NOT_ACQUIRED',
-  POLL_TIMEOUT: 'ERR_POLL_TIMEOUT',
-  NO_CONNECTION: 'ERR_NO_CONNECTION',
-  INVALID_URI: 'ERR_INVALID_URI',
-  UNSUPPORTED_CONNECTION_OPTION: 'ERR_UNSUPPORTED_CONNECTION_OPTION',
-  TLS_CONFIG: 'ERR_TLS_CONFIG',
-  SERVER_VERSION: 'ERR_SERVER_VERSION',
-  CONNECTION_CLOSED: 'ERR_CONNECTION_CLOSED',
-  INDEX: 'ERR_INDEX',
-  MONGODB_SERVER: 'ERR_MONGODB_SERVER',
-  MONGODB_NETWORK: 'ERR_MONGODB_NETWORK',
-  MONGODB_TIMEOUT: 'ERR_MONGODB_TIMEOUT',
-  MONGODB: 'ERR_MONGODB',
-  INTERNAL: 'ERR_INTERNAL'
-})
+const { constants } = require('./native')
+
+/**
+ * The codes, by name (`ERR_MISSING_NAME` is `codes.MISSING_NAME`, `ABORT_ERR`
+ * is `codes.ABORT`). The list itself is the core's (src/error.rs ERROR_CODES).
+ */
+const codes = Object.freeze(Object.fromEntries(constants().errorCodes.map(({ code }) =>
+  [code.replace(/^ERR_/, '').replace(/_ERR$/, ''), code])))
 
 function withCode (error, code) {
   error.code = code
@@ -39,9 +25,18 @@ const invalidLockId = () =>
   withCode(new TypeError('lockId must be null or the 24-character hex string of an ObjectId'), codes.INVALID_LOCK_ID)
 const alreadyAcquired = () => withCode(new Error('lock_already_aquired'), codes.LOCK_ALREADY_ACQUIRED)
 const notAcquired = () => withCode(new Error('releasing_not_aquired_lock'), codes.LOCK_NOT_ACQUIRED)
+// The 0.0.x spelling, for the operation 0.0.x never had.
+const extendNotAcquired = () => withCode(new Error('extending_not_aquired_lock'), codes.LOCK_NOT_ACQUIRED)
+/** As Node's own APIs reject when their AbortSignal fires. */
+function aborted (signal) {
+  const error = withCode(new Error('The operation was aborted'), codes.ABORT)
+  error.name = 'AbortError'
+  if (signal && signal.reason !== undefined) error.cause = signal.reason
+  return error
+}
 // 0.0.1 glues the name to the text without a space; kept for err.message checks.
 const pollTimeout = (name) => withCode(new Error('timeout in pollAquire for lock name' + name), codes.POLL_TIMEOUT)
-const noConnection = (detail) => withCode(new Error(`no_connection: ${detail}`), codes.NO_CONNECTION)
+const noConnection = (detail, cause) => withCode(new Error(`no_connection: ${detail}`, cause ? { cause } : undefined), codes.NO_CONNECTION)
 const connectionClosed = () => withCode(new Error(
   'connection_closed: the lock\'s connection was closed (mongoose.disconnect(), connection.close() or Lock.close())'),
 codes.CONNECTION_CLOSED)
@@ -57,6 +52,7 @@ function unsupportedConnectionOption (names) {
 
 /** An Error from a failure reported by the native core. */
 function fromFailure (failure) {
+  if (failure.code === codes.ABORT) return aborted()
   const error = new Error(failure.message)
   if (failure.serverCode !== undefined && failure.serverCode !== null) {
     // Like the Node driver's MongoServerError: the server's numeric code.
@@ -85,6 +81,8 @@ module.exports = {
   invalidLockId,
   alreadyAcquired,
   notAcquired,
+  extendNotAcquired,
+  aborted,
   pollTimeout,
   noConnection,
   connectionClosed,

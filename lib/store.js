@@ -17,50 +17,91 @@
 const { LockStore } = require('./native')
 const errors = require('./errors')
 const wait = require('./wait')
+const { notes } = require('./log')
 const { describeConnection, specKey } = require('./client-spec')
 
 const DEFAULT_BUFFER_TIMEOUT_MS = 10000
 const CONNECTED = 1
 const CONNECTING = 2
 
+/** Hands the core's log notes over once a reply came. */
+const noting = (reply) => { notes(); return reply }
+
 /** One set of connection settings, a database and a collection. */
 class Store {
-  constructor (target, key) {
+  constructor (target, key, clientKey) {
     this.key = key
+    this.clientKey = clientKey
+    /** The history collection, when history is on. */
+    this.history = target.history
     this.native = new LockStore(JSON.stringify(target))
     this.closed = false
     /** The mongoose connections this store serves; it closes with the last. */
     this.connections = new Set()
   }
 
-  acquire (name, timeout, own) {
-    return this.native.acquire(name, timeout, own)
+  acquire (name, timeout, own, abortSwitch) {
+    return this.native.acquire(name, timeout, own, abortSwitch).then(noting)
+  }
+
+  forceAcquire (name, timeout) {
+    return this.native.forceAcquire(name, timeout).then(noting)
   }
 
   release (lockId, name, expire, retry) {
-    return this.native.release(lockId, name, expire, retry)
+    return this.native.release(lockId, name, expire, retry).then(noting)
   }
 
-  /** Closes the native client; pending waits end with ERR_CONNECTION_CLOSED. */
+  extend (lockId, name, expire, ms) {
+    return this.native.extend(lockId, name, expire, ms).then(noting)
+  }
+
+  ensureIndexes () {
+    return this.native.ensureIndexes().then(noting)
+  }
+
+  /** History writes: started, never awaited by a lock call; failures only logged. */
+  recordStart (lockId, name, acquired, host, pid) {
+    return this.native.recordStart(lockId, name, acquired, host, pid)
+  }
+
+  recordEnd (lockId, name, how, ended) {
+    return this.native.recordEnd(lockId, name, how, ended)
+  }
+
+  /**
+   * Closes this store: pending waits end with ERR_CONNECTION_CLOSED. The
+   * native client closes with the last open store that uses it.
+   */
   close () {
     if (this.closed) return Promise.resolve()
     this.closed = true
     if (stores.get(this.key) === this) stores.delete(this.key)
     wait.wakeAll(this)
+    const sharing = storesByClient.get(this.clientKey)
+    if (sharing) sharing.delete(this)
+    if (sharing && sharing.size > 0) return Promise.resolve()
+    storesByClient.delete(this.clientKey)
     return this.native.close()
   }
 }
 
 const stores = new Map() // settings key (no secret in it) -> Store
+const storesByClient = new Map() // client settings key -> Set<Store> sharing one native client
 const byConnection = new WeakMap() // mongoose Connection -> { client, store }
 const watched = new WeakSet() // connections whose 'close' we listen to
 
-function storeFor (target) {
-  const key = specKey(target.client, target.dbName)
+/** The store for `where` ({ client, dbName }) and the lock's collection options. */
+function storeFor (where, options) {
+  const target = { ...where, collection: options.collection, ttl: options.ttl, history: options.history }
+  const clientKey = specKey(target.client)
+  const key = [clientKey, target.dbName || '', target.collection, target.ttl, target.history || ''].join('\u0000')
   let store = stores.get(key)
   if (!store) {
-    store = new Store(target, key)
+    store = new Store(target, key, clientKey)
     stores.set(key, store)
+    if (!storesByClient.has(clientKey)) storesByClient.set(clientKey, new Set())
+    storesByClient.get(clientKey).add(store)
   }
   return store
 }
@@ -92,16 +133,28 @@ function loadedMongooses () {
   return found
 }
 
-/** The store for an open mongoose Connection, with the settings its driver resolved. */
-function storeOf (connection) {
-  const cached = byConnection.get(connection)
-  if (cached && cached.client === connection.client && !cached.store.closed) return cached.store
-  if (cached) forget(connection)
-  const { spec, dbName, refused } = describeConnection(connection)
-  if (refused.length) throw errors.unsupportedConnectionOption(refused)
-  const store = storeFor({ client: spec, dbName })
+/**
+ * The store for an open mongoose Connection, with the settings its driver
+ * resolved, and the lock's collection options.
+ */
+function storeOf (connection, options) {
+  let stores = byConnection.get(connection)
+  if (stores && stores.client !== connection.client) {
+    forget(connection)
+    stores = undefined
+  }
+  if (!stores) byConnection.set(connection, (stores = { client: connection.client, where: null, byOptions: new Map() }))
+  const optionsKey = `${options.collection}\u0000${options.ttl}\u0000${options.history || ''}`
+  const cached = stores.byOptions.get(optionsKey)
+  if (cached && !cached.closed) return cached
+  if (!stores.where) {
+    const { spec, dbName, refused } = describeConnection(connection)
+    if (refused.length) throw errors.unsupportedConnectionOption(refused)
+    stores.where = { client: spec, dbName }
+  }
+  const store = storeFor(stores.where, options)
   store.connections.add(connection)
-  byConnection.set(connection, { client: connection.client, store })
+  stores.byOptions.set(optionsKey, store)
   if (!watched.has(connection)) {
     watched.add(connection)
     connection.on('close', () => forget(connection))
@@ -109,14 +162,15 @@ function storeOf (connection) {
   return store
 }
 
-/** A connection closed: its store closes once no open connection uses it. */
+/** A connection closed: its stores close once no open connection uses them. */
 function forget (connection) {
-  const cached = byConnection.get(connection)
-  if (!cached) return
+  const stores = byConnection.get(connection)
+  if (!stores) return
   byConnection.delete(connection)
-  const { store } = cached
-  store.connections.delete(connection)
-  if (store.connections.size === 0) store.close().catch(() => { /* closing never fails the app */ })
+  for (const store of stores.byOptions.values()) {
+    store.connections.delete(connection)
+    if (store.connections.size === 0) store.close().catch(() => { /* closing never fails the app */ })
+  }
 }
 
 function bufferTimeout (mongoose) {
@@ -134,7 +188,10 @@ function whenOpen (connections, ms, what) {
   return new Promise((resolve, reject) => {
     const listeners = connections.map((connection) => {
       const onOpen = () => done(resolve, connection)
-      const onError = (err) => done(reject, err)
+      // The application's connection failed: say so with a stable code (its
+      // own error, which may carry no code at all, is the cause).
+      const onError = (err) => done(reject, errors.noConnection(
+        `${what} failed to connect: ${err && err.message}`, err))
       connection.on('connected', onOpen)
       connection.on('open', onOpen)
       connection.on('error', onError)
@@ -158,21 +215,21 @@ function whenOpen (connections, ms, what) {
 async function resolveStore (options) {
   if (options.connection) {
     const connection = options.connection
-    return storeOf(await whenOpen([connection], bufferTimeout(connection.base), 'the connection option'))
+    return storeOf(await whenOpen([connection], bufferTimeout(connection.base), 'the connection option'), options)
   }
-  if (options.uri) return storeFor({ client: { uri: options.uri } })
+  if (options.uri) return storeFor({ client: { uri: options.uri } }, options)
   const mongooses = loadedMongooses()
   const connected = mongooses.find((m) => m.connection.readyState === CONNECTED)
-  if (connected) return storeOf(connected.connection)
+  if (connected) return storeOf(connected.connection, options)
   const connecting = mongooses.filter((m) => m.connection.readyState === CONNECTING)
-  if (connecting.length === 0 && process.env.MONGODB_URI) return storeFor({ client: { uri: process.env.MONGODB_URI } })
+  if (connecting.length === 0 && process.env.MONGODB_URI) return storeFor({ client: { uri: process.env.MONGODB_URI } }, options)
   if (mongooses.length === 0) {
     throw errors.noConnection('mongoose is not loaded, and neither the uri nor the connection option nor MONGODB_URI is set')
   }
   // Wait as mongoose buffers its own commands, for whichever copy connects.
   const waitOn = connecting.length ? connecting : mongooses
   const timeout = Math.max(...waitOn.map(bufferTimeout))
-  return storeOf(await whenOpen(waitOn.map((m) => m.connection), timeout, 'mongoose'))
+  return storeOf(await whenOpen(waitOn.map((m) => m.connection), timeout, 'mongoose'), options)
 }
 
 /** Closes every store (and the native clients behind them). */

@@ -1,0 +1,591 @@
+'use strict'
+// The connection matrix, end to end: for each mongoose (4.13 to 9) an
+// application connects with `mongoose.connect(uri, options)` its own way (TLS
+// with the CA in the object or the string, mutual TLS with a plain or an
+// encrypted key, an in-memory CA, tlsAllowInvalidHostnames, tlsInsecure,
+// PLAIN authentication in each of mongoose's spellings, dbName, a replica set
+// the server does not have), then uses a Lock with no connection option, which
+// must connect exactly as that connection does: the lock document lands in
+// the app's database (read back with a raw driver), or the lock fails clearly
+// and fast. A few cases give the lock its own `uri` instead. Every case runs
+// in a process of its own (fixtures/matrix-app.js) that must exit on its own.
+//
+// Servers: the shared test server (plain) and three FerretDBs started here:
+// server-only TLS, mutual TLS, and TLS with a certificate for the wrong name
+// (each keeps its plain port, which the raw driver uses to look at documents).
+// The embedded FerretDB accepts only the PLAIN mechanism: credentials that
+// lose `authMechanism: 'PLAIN'` negotiate SCRAM and are refused, so a lock
+// that works proves the mechanism was carried.
+//
+// A summary table (cases x mongoose versions) is printed at the end.
+const { spawn } = require('child_process')
+const fs = require('fs')
+const path = require('path')
+const { MongoClient } = require('mongodb')
+const { startFerretDB } = require('../scripts/ferretdb')
+const { makeCerts } = require('./support/certs')
+const { BASE_URI, freshDb } = require('./support/helpers')
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'matrix-app.js')
+const MODERN = ['mongoose6', 'mongoose7', 'mongoose8', 'mongoose9']
+const OLD = ['mongoose4', 'mongoose5']
+const VERSIONS = [...OLD, ...MODERN]
+// Cases run in processes of their own, this many at once (2 cores here).
+const CONCURRENCY = 4
+// A case process that has not exited by then is killed, and its case fails.
+const EXIT_BOUND_MS = 25000
+const SELECTION_MS = 1500
+
+const certs = makeCerts()
+const servers = {} // plain (shared), auth (takes PLAIN), tls, mtls, wrong: { uri, tlsUri }
+const started = [] // FerretDBs started here
+const dbs = Object.fromEntries(VERSIONS.map((m) => [m, freshDb(`matrix_${m.slice(-1)}`)]))
+const dbNameDbs = Object.fromEntries(MODERN.map((m) => [m, `${dbs[m]}_dbname`]))
+
+/** `mongodb://host:port/<db>[?query]` from a server's URI (its own query dropped). */
+function at (serverUri, db, query) {
+  const m = /^(mongodb:\/\/[^/?]+)/.exec(serverUri)
+  if (!m) throw new Error(`cannot parse ${serverUri}`)
+  return `${m[1]}/${db}${query ? `?${query}` : ''}`
+}
+
+const fileBuffer = (file) => ({ $readFile: file }) // a Buffer in the fixture
+
+// ---------------------------------------------------------------------------
+// Checks
+
+/** A case's result, with its output for the failure message. */
+function verify (r, check) {
+  try {
+    if (r.hung) throw new Error(`the case process did not exit within ${EXIT_BOUND_MS} ms${r.out ? ' (it had printed its result)' : ''}`)
+    expect(r.out).toBeDefined()
+    expect(r.out.crash).toBeUndefined()
+    expect(r.code).toBe(0)
+    check(r.out)
+  } catch (err) {
+    err.message += `\n\ncase output: ${JSON.stringify(r.out || null)}\nexit: ${r.code}${r.signal ? ` ${r.signal}` : ''}` +
+      ` after ${r.ms} ms` +
+      `${r.stderr ? `\nstderr (last lines): ${lastLines(r.stderr)}` : ''}`
+    throw err
+  }
+}
+
+function lastLines (text, n = 6) {
+  return text.trim().split('\n').filter((l) => !/DeprecationWarning|--trace-(deprecation|warnings)/.test(l)).slice(-n).join('\n')
+}
+
+/** The app connected; the lock took the lock in `db` (and only there), released it in time. */
+const works = (db) => (out) => {
+  expect(out.app.error).toBeUndefined()
+  expect(out.app.connected).toBe(true)
+  expect(out.lock.error).toBeUndefined()
+  expect(out.lock).toMatchObject({ acquired: true, released: false })
+  expect(out.lock.stored).toEqual([{ db, id: true }])
+  expect(out.disconnected).toBe(true)
+}
+
+/** The lock failed with an ERR_ code matching `code`, a message matching `message`, within `ms`, and stored nothing. */
+const lockFails = ({ code, message, ms }) => (out) => {
+  expect(out.lock.acquired).toBeUndefined()
+  expect(out.lock.error).toBeDefined()
+  expect(out.lock.error.code).toEqual(code)
+  expect(out.lock.error.message).toMatch(message)
+  expect(out.lock.error.ms).toBeLessThan(ms)
+  expect(out.lock.stored).toEqual([])
+  expect(out.disconnected).toBe(true)
+}
+
+const both = (...checks) => (out) => checks.forEach((check) => check(out))
+
+const appWorks = (out) => {
+  expect(out.app.error).toBeUndefined()
+  expect(out.app.connected).toBe(true)
+  if (out.app.query !== undefined) expect(out.app.query).toBe('ok')
+}
+
+// ---------------------------------------------------------------------------
+// Cases: { id, label, versions, build(m) -> fixture case, check(m) -> (out) => void }
+
+const tlsOn = (server, m, query) => at(servers[server].tlsUri, dbs[m], query)
+const plainAt = (server, m) => at(servers[server].uri, dbs[m])
+const lookIn = (server, ...names) => ({ uri: servers[server].uri, dbs: names })
+
+const CASES = [
+  // 1-9: mongoose 6 to 9 (mongodb 4.x to 7.x)
+  {
+    id: 'tls-ca-object',
+    label: '1 TLS, tls + tlsCAFile in the object',
+    versions: MODERN,
+    build: (m) => ({ uri: tlsOn('tls', m), options: { tls: true, tlsCAFile: certs.ca }, appQuery: true, check: lookIn('tls', dbs[m], 'test') }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'tls-string',
+    label: '2 TLS, tls=true in the string, tlsCAFile in the object',
+    versions: MODERN,
+    build: (m) => ({ uri: tlsOn('tls', m, 'tls=true'), options: { tlsCAFile: certs.ca }, appQuery: true, check: lookIn('tls', dbs[m], 'test') }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'mtls-pem',
+    label: '3 mutual TLS, tlsCertificateKeyFile',
+    versions: MODERN,
+    build: (m) => ({
+      uri: tlsOn('mtls', m),
+      options: { tls: true, tlsCAFile: certs.ca, tlsCertificateKeyFile: certs.clientPem },
+      appQuery: true,
+      check: lookIn('mtls', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'mtls-enc-pem',
+    label: '3 mutual TLS, encrypted key + tlsCertificateKeyFilePassword',
+    versions: MODERN,
+    build: (m) => ({
+      uri: tlsOn('mtls', m),
+      options: { tls: true, tlsCAFile: certs.ca, tlsCertificateKeyFile: certs.clientEncPem, tlsCertificateKeyFilePassword: certs.passphrase },
+      appQuery: true,
+      check: lookIn('mtls', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'tls-ca-memory',
+    label: '4 TLS, in-memory CA (ca: Buffer)',
+    versions: MODERN,
+    build: (m) => ({ uri: tlsOn('tls', m), options: { tls: true, ca: fileBuffer(certs.ca) }, appQuery: true, check: lookIn('tls', dbs[m], 'test') }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'mtls-memory',
+    label: '4 mutual TLS, in-memory ca, cert and key (Buffers)',
+    versions: MODERN,
+    build: (m) => ({
+      uri: tlsOn('mtls', m),
+      options: { tls: true, ca: fileBuffer(certs.ca), cert: fileBuffer(certs.clientCert), key: fileBuffer(certs.clientKey) },
+      appQuery: true,
+      check: lookIn('mtls', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'uri-wrong-ca',
+    label: '5 lock uri: TLS with a wrong CA (app fine)',
+    versions: MODERN,
+    build: (m) => ({
+      scenario: 'lock-uri',
+      uri: tlsOn('tls', m),
+      options: { tls: true, tlsCAFile: certs.ca },
+      lockUri: `${tlsOn('tls', m, 'tls=true')}&tlsCAFile=${certs.otherCa}&serverSelectionTimeoutMS=${SELECTION_MS}`,
+      check: lookIn('tls', dbs[m], 'test')
+    }),
+    check: () => both(appWorks, lockFails({
+      code: expect.stringMatching(/^ERR_/),
+      message: /certificate|tls|server selection/i,
+      ms: 2000
+    }))
+  },
+  {
+    id: 'uri-tls-to-plain-port',
+    label: '5 lock uri: tls=true to a plain port (no plaintext fallback)',
+    versions: MODERN,
+    build: (m) => ({
+      scenario: 'lock-uri',
+      uri: tlsOn('tls', m),
+      options: { tls: true, tlsCAFile: certs.ca },
+      lockUri: `${plainAt('tls', m)}?tls=true&tlsCAFile=${certs.ca}&serverSelectionTimeoutMS=${SELECTION_MS}`,
+      check: lookIn('tls', dbs[m], 'test')
+    }),
+    check: () => both(appWorks, lockFails({
+      code: expect.stringMatching(/^ERR_/),
+      message: /certificate|tls|handshake|server selection/i,
+      ms: 2000
+    }))
+  },
+  {
+    id: 'invalid-hostnames',
+    label: '6 wrong-name server, tlsAllowInvalidHostnames (refused)',
+    versions: MODERN,
+    build: (m) => ({
+      uri: tlsOn('wrong', m),
+      options: { tls: true, tlsCAFile: certs.ca, tlsAllowInvalidHostnames: true },
+      appQuery: true,
+      check: lookIn('wrong', dbs[m], 'test')
+    }),
+    check: () => both(appWorks, lockFails({ code: 'ERR_UNSUPPORTED_CONNECTION_OPTION', message: /tlsAllowInvalidHostnames/, ms: 1000 }))
+  },
+  {
+    id: 'tls-insecure',
+    label: '6 wrong-name server, tlsInsecure',
+    versions: MODERN,
+    build: (m) => ({
+      uri: tlsOn('wrong', m),
+      options: { tls: true, tlsCAFile: certs.ca, tlsInsecure: true },
+      appQuery: true,
+      check: lookIn('wrong', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'plain-user-pass',
+    label: '7 PLAIN, user + pass (mongoose)',
+    versions: MODERN,
+    build: (m) => ({
+      uri: plainAt('auth', m),
+      options: { authMechanism: 'PLAIN', user: 'alice', pass: 'pw' },
+      appQuery: true,
+      check: lookIn('auth', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'plain-auth-object',
+    label: '7 PLAIN, auth: { username, password }',
+    versions: MODERN,
+    build: (m) => ({
+      uri: plainAt('auth', m),
+      options: { authMechanism: 'PLAIN', auth: { username: 'alice', password: 'pw' } },
+      appQuery: true,
+      check: lookIn('auth', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'plain-external',
+    label: '7 PLAIN, authSource $external + auth',
+    versions: MODERN,
+    build: (m) => ({
+      uri: plainAt('auth', m),
+      options: { authMechanism: 'PLAIN', authSource: '$external', auth: { username: 'alice', password: 'pw' } },
+      appQuery: true,
+      check: lookIn('auth', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'plain-uri-credentials',
+    label: '7 PLAIN, credentials in the URI, mechanism in the object',
+    versions: MODERN,
+    build: (m) => ({
+      uri: plainAt('auth', m).replace('mongodb://', 'mongodb://alice:pw@'),
+      options: { authMechanism: 'PLAIN' },
+      appQuery: true,
+      check: lookIn('auth', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'no-mechanism',
+    label: '7 control: user + pass, no mechanism (SCRAM refused)',
+    versions: MODERN,
+    build: (m) => ({
+      scenario: 'app-fails',
+      uri: plainAt('auth', m),
+      options: { user: 'alice', pass: 'pw', serverSelectionTimeoutMS: SELECTION_MS },
+      check: lookIn('auth', dbs[m], 'test')
+    }),
+    // The server refuses SCRAM: this is what the PLAIN cases would run into.
+    check: () => (out) => {
+      expect(out.app.connected).toBe(false)
+      expect(out.app.error.message).toMatch(/SCRAM/)
+      expect(out.lock.acquired).toBeUndefined()
+      expect(out.lock.stored).toEqual([])
+      // A stable code: an ERR_ one, or the server's number (README, "Errors").
+      expect(out.lock.error.code).toEqual(typeof out.lock.error.code === 'number' ? expect.any(Number) : expect.stringMatching(/^ERR_/))
+    }
+  },
+  {
+    id: 'db-name',
+    label: '8 dbName in the object',
+    versions: MODERN,
+    build: (m) => ({
+      uri: plainAt('plain', m),
+      options: { dbName: dbNameDbs[m] },
+      appQuery: true,
+      check: lookIn('plain', dbs[m], dbNameDbs[m], 'test')
+    }),
+    check: (m) => works(dbNameDbs[m])
+  },
+  {
+    id: 'uri-replica-set',
+    label: '9 lock uri: replicaSet the server does not have',
+    versions: MODERN,
+    build: (m) => ({
+      scenario: 'lock-uri',
+      uri: plainAt('plain', m),
+      options: {},
+      lockUri: `${plainAt('plain', m)}?replicaSet=nope&serverSelectionTimeoutMS=${SELECTION_MS}`,
+      check: lookIn('plain', dbs[m], 'test')
+    }),
+    check: () => both(appWorks, lockFails({ code: 'ERR_MONGODB_NETWORK', message: /server selection|replica ?set|nope/i, ms: 2500 }))
+  },
+  {
+    id: 'discover-replica-set',
+    label: '9 app connect with replicaSet the server does not have',
+    versions: MODERN,
+    build: (m) => ({
+      scenario: 'app-fails',
+      uri: plainAt('plain', m),
+      options: { replicaSet: 'nope', serverSelectionTimeoutMS: SELECTION_MS },
+      check: lookIn('plain', dbs[m], 'test')
+    }),
+    check: () => (out) => {
+      expect(out.app.connected).toBe(false)
+      expect(out.app.error.message).toMatch(/server selection|replica ?set|nope|timed out/i)
+      // The lock never gets a connection: an Error with a stable code
+      // (README: "Every Error has a stable code"), not a hang; nothing stored.
+      expect(out.lock.acquired).toBeUndefined()
+      expect(out.lock.stored).toEqual([])
+      expect(out.lock.error).toEqual(expect.objectContaining({ message: expect.any(String) }))
+      expect(out.lock.error.code).toEqual(expect.stringMatching(/^ERR_/))
+    }
+  },
+  {
+    id: 'discover-replica-set-quiet',
+    label: "9 the same, no 'error' listener, bufferTimeoutMS 2000",
+    versions: MODERN,
+    build: (m) => ({
+      scenario: 'app-fails',
+      uri: plainAt('plain', m),
+      options: { replicaSet: 'nope', serverSelectionTimeoutMS: SELECTION_MS },
+      errorListener: false,
+      bufferTimeoutMS: 2000,
+      check: lookIn('plain', dbs[m], 'test')
+    }),
+    // The lock waits as mongoose buffers its own commands, then gives up.
+    check: () => (out) => {
+      expect(out.app.connected).toBe(false)
+      expect(out.lock.acquired).toBeUndefined()
+      expect(out.lock.stored).toEqual([])
+      expect(out.lock.error).toMatchObject({ code: 'ERR_NO_CONNECTION', message: expect.stringMatching(/^no_connection: /) })
+      expect(out.lock.error.ms).toBeGreaterThanOrEqual(1900)
+      expect(out.lock.error.ms).toBeLessThan(4000)
+    }
+  },
+
+  // mongoose 4.13 (mongodb 2.2) and 5.13 (mongodb 3.7), each its own way
+  {
+    id: 'old-plain',
+    label: 'old: plain connect, default options',
+    versions: OLD,
+    build: (m) => ({ uri: plainAt('plain', m), options: {}, appQuery: m !== 'mongoose4', check: lookIn('plain', dbs[m], 'test') }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'old-plain-modern-flags',
+    label: 'old: plain connect, useMongoClient / useNewUrlParser+useUnifiedTopology',
+    versions: OLD,
+    build: (m) => ({
+      uri: plainAt('plain', m),
+      options: m === 'mongoose4' ? { useMongoClient: true } : { useNewUrlParser: true, useUnifiedTopology: true },
+      appQuery: m !== 'mongoose4',
+      check: lookIn('plain', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'old-plain-auth',
+    label: 'old: PLAIN, user + pass (4: auth.authMechanism, 5: authMechanism)',
+    versions: OLD,
+    build: (m) => ({
+      uri: plainAt('auth', m),
+      options: m === 'mongoose4'
+        ? { user: 'alice', pass: 'pw', auth: { authMechanism: 'PLAIN' } }
+        : { user: 'alice', pass: 'pw', authMechanism: 'PLAIN', useNewUrlParser: true, useUnifiedTopology: true },
+      appQuery: m !== 'mongoose4',
+      check: lookIn('auth', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'old-plain-auth-other',
+    label: 'old: PLAIN, other way (4: useMongoClient, 5: legacy topology)',
+    versions: OLD,
+    build: (m) => ({
+      uri: plainAt('auth', m),
+      options: m === 'mongoose4'
+        ? { useMongoClient: true, user: 'alice', pass: 'pw', auth: { authMechanism: 'PLAIN' } }
+        : { user: 'alice', pass: 'pw', authMechanism: 'PLAIN' },
+      appQuery: m !== 'mongoose4',
+      check: lookIn('auth', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'old-tls',
+    label: 'old: TLS with CA (4: server.ssl/sslCA/sslValidate, 5: tls+tlsCAFile unified)',
+    versions: OLD,
+    build: (m) => ({
+      uri: tlsOn('tls', m),
+      options: m === 'mongoose4'
+        ? { server: { ssl: true, sslCA: [fileBuffer(certs.ca)], sslValidate: true } }
+        : { useNewUrlParser: true, useUnifiedTopology: true, tls: true, tlsCAFile: certs.ca },
+      appQuery: m !== 'mongoose4',
+      check: lookIn('tls', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'old-tls-other',
+    label: 'old: TLS with CA (4: useMongoClient ssl/sslCA/sslValidate, 5: legacy ssl/sslCA/sslValidate)',
+    versions: OLD,
+    build: (m) => ({
+      uri: tlsOn('tls', m),
+      options: m === 'mongoose4'
+        ? { useMongoClient: true, ssl: true, sslCA: [fileBuffer(certs.ca)], sslValidate: true }
+        : { ssl: true, sslCA: [fileBuffer(certs.ca)], sslValidate: true },
+      appQuery: m !== 'mongoose4',
+      check: lookIn('tls', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'old-tls-unchecked',
+    label: 'old: TLS, wrong CA, no sslValidate (driver checks nothing)',
+    versions: OLD,
+    build: (m) => ({
+      uri: tlsOn('tls', m),
+      options: m === 'mongoose4'
+        ? { useMongoClient: true, ssl: true, sslCA: [fileBuffer(certs.otherCa)] }
+        : { ssl: true, sslCA: [fileBuffer(certs.otherCa)] },
+      appQuery: m !== 'mongoose4',
+      check: lookIn('tls', dbs[m], 'test')
+    }),
+    // The old drivers do not check the server's certificate without
+    // sslValidate: the app connects, and the lock, connecting exactly as the
+    // app does, connects too (TLS, certificate unchecked).
+    check: (m) => works(dbs[m])
+  }
+]
+
+// ---------------------------------------------------------------------------
+// Running the cases: a pool of processes, each case's promise awaited by its test
+
+/** Runs one case in a process of its own: { out, code, signal, ms, hung, stdout, stderr }. */
+function runCase (m, spec) {
+  return new Promise((resolve) => {
+    const begun = Date.now()
+    const child = spawn(process.execPath, [FIXTURE, m, JSON.stringify(spec)], {
+      // No MONGODB_URI: a lock that lost the app's connection must not find another.
+      env: { ...process.env, MONGODB_URI: '' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stdout = ''
+    let stderr = ''
+    let hung = false
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    const timer = setTimeout(() => { hung = true; child.kill('SIGKILL') }, EXIT_BOUND_MS)
+    const finish = (code, signal) => {
+      clearTimeout(timer)
+      let out
+      const line = stdout.trim().split('\n').pop()
+      try { out = line ? JSON.parse(line) : undefined } catch (_) { out = undefined }
+      resolve({ out, code, signal, ms: Date.now() - begun, hung, stdout, stderr })
+    }
+    child.once('error', (err) => { stderr += String(err.stack); finish(null, null) })
+    child.once('exit', finish)
+  })
+}
+
+/** Runs `jobs` (functions returning promises), `limit` at once, in order; returns their promises. */
+function pool (jobs, limit) {
+  let next = 0
+  const settlers = jobs.map(() => {
+    let settle
+    const promise = new Promise((resolve) => { settle = resolve })
+    return { promise, settle }
+  })
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++
+      settlers[i].settle(await jobs[i]())
+    }
+  }
+  for (let i = 0; i < Math.min(limit, jobs.length); i++) worker()
+  return settlers.map((s) => s.promise)
+}
+
+// ---------------------------------------------------------------------------
+// The summary table
+
+const casesOf = (m) => CASES.filter((c) => c.versions.includes(m))
+const table = new Map(CASES.map((c) => [c.label, {}])) // label -> { m: cell }
+
+function outcome (r) {
+  if (r.hung) return r.out ? 'no exit' : 'hang'
+  if (!r.out) return `exit ${r.code}`
+  if (r.out.crash) return `crash ${r.out.crash.code || ''}`.trim()
+  const lock = r.out.lock
+  if (lock.error) return String(lock.error.code || lock.error.name)
+  if (lock.acquired === true) return 'ok'
+  return String(lock.acquired)
+}
+
+function printTable () {
+  const rows = [['case', ...VERSIONS.map((m) => m.replace('mongoose', 'mongoose '))]]
+  for (const [label, cells] of table) rows.push([label, ...VERSIONS.map((m) => cells[m] || '-')])
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)))
+  const line = (row) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`
+  const text = [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)]
+  console.log(`connection matrix: ok = acquired and released; otherwise the lock's error code; ✗ = the case failed\n${text.join('\n')}`)
+}
+
+// ---------------------------------------------------------------------------
+
+const results = new Map() // `${m} ${id}` -> Promise of a case's result
+
+beforeAll(async () => {
+  const starting = await Promise.allSettled([
+    startFerretDB({ tls: { cert: certs.serverCert, key: certs.serverKey } }),
+    startFerretDB({ tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca } }),
+    startFerretDB({ tls: { cert: certs.wrongCert, key: certs.wrongKey } })
+  ])
+  for (const s of starting) if (s.status === 'fulfilled') started.push(s.value)
+  const failed = starting.find((s) => s.status === 'rejected')
+  if (failed) throw failed.reason
+  const [tls, mtls, wrong] = started
+  Object.assign(servers, { tls, mtls, wrong, plain: { uri: BASE_URI } })
+  // PLAIN with any password is the embedded FerretDB's; with another server
+  // (MONGODB_URI) the auth cases use the FerretDB started here.
+  servers.auth = process.env.TEST_SERVER === 'ferretdb' ? servers.plain : { uri: tls.uri }
+
+  const jobs = []
+  const keys = []
+  for (const m of VERSIONS) { // in the order of the tests below
+    for (const c of casesOf(m)) {
+      const spec = { scenario: 'discover', name: `matrix-${m}-${c.id}`, ...c.build(m) }
+      keys.push(`${m} ${c.id}`)
+      jobs.push(() => runCase(m, spec))
+    }
+  }
+  pool(jobs, CONCURRENCY).forEach((promise, i) => results.set(keys[i], promise))
+}, 60000)
+
+afterAll(async () => {
+  // Let every case process end before the servers go.
+  await Promise.all(results.values())
+  printTable()
+  const client = new MongoClient(BASE_URI)
+  try {
+    await client.connect()
+    for (const name of [...Object.values(dbs), ...Object.values(dbNameDbs)]) await client.db(name).dropDatabase()
+  } finally {
+    await client.close()
+    await Promise.all(started.map(async (server) => {
+      await server.stop()
+      fs.rmSync(server.dataDir, { recursive: true, force: true })
+    }))
+  }
+}, 120000)
+
+describe.each(VERSIONS)('%s: mongoose.connect(uri, options), then Lock(name)', (m) => {
+  test.each(casesOf(m).map((c) => [c.label, c]))('%s', async (_, c) => {
+    const r = await results.get(`${m} ${c.id}`)
+    const cells = table.get(c.label)
+    cells[m] = `✗ ${outcome(r)}`
+    verify(r, c.check(m))
+    cells[m] = outcome(r)
+  }, EXIT_BOUND_MS * 3)
+})
