@@ -110,7 +110,7 @@ test('reply lost after the delete: the retried release reports the truth (releas
   expect(lock.lockId).toBeNull()
 })
 
-test('a retried release still says true when the lock was taken from us before our lease ended', async () => {
+test('a retried release says true when a forced acquire took the lock during our lease', async () => {
   const name = fresh()
   const lock = viaProxy(name)
   await warm(lock)
@@ -118,11 +118,25 @@ test('a retried release still says true when the lock was taken from us before o
   await resetRequests()
   await failure(lock.release()) // never reached the server
   await heal('reset')
-  // Meanwhile an operator removed our document and another holder came in.
-  await testDb.raw.db.collection('distributedlocks').deleteOne({ name })
   const other = direct(name)
-  expect(await other.acquire()).toBe(true)
+  expect(await other.forceAcquire()).toBe(true)
+  const lost = new Promise((resolve) => lock.once('lost', resolve))
   expect(await lock.release()).toBe(true)
+  expect(await lost).toBe('forced')
+  expect(await other.release()).toBe(false)
+})
+
+test('a retried release says false when our first release freed the name and another holder came in at once', async () => {
+  const name = fresh()
+  const lock = viaProxy(name)
+  await warm(lock)
+  expect(await lock.acquire()).toBe(true)
+  await dropReplies()
+  await failure(lock.release()) // went through; its reply was lost
+  await heal('drop')
+  const other = direct(name)
+  expect(await other.acquire()).toBe(true) // contention: the name is taken right away
+  expect(await lock.release()).toBe(false)
   expect(await other.release()).toBe(false)
 })
 

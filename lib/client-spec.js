@@ -644,7 +644,8 @@ function badKey (message) {
 // ---------------------------------------------------------------------------
 // Cache key
 
-const SECRET_KEYS = ['password', 'proxyPassword', 'tlsCaPem', 'tlsCertKeyPem']
+// A connection string may carry a password, so it is hidden too.
+const SECRET_KEYS = ['password', 'proxyPassword', 'tlsCaPem', 'tlsCertKeyPem', 'uri']
 
 function digest (text) {
   return crypto.createHash('sha256').update(String(text), 'utf8').digest('hex')

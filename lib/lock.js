@@ -1,25 +1,45 @@
 'use strict'
 /**
  * The Lock: 0.0.x's API (a factory that works with or without `new`,
- * callbacks or Promises, errors with stable codes) over the native store.
- * The protocol itself lives in src/protocol/.
+ * callbacks or Promises, the 0.0.x error messages), and what its to-do list
+ * promised: events, forceAcquire, extend, keep-alive, unbounded and
+ * cancellable waits, indexes on demand, history. The protocol itself is the
+ * native core's (src/protocol/); this file keeps Node's conventions.
  */
+const EventEmitter = require('events')
+const { performance } = require('perf_hooks')
 const native = require('./native')
 const check = require('./options')
 const errors = require('./errors')
 const wait = require('./wait')
+const history = require('./history')
+const { log } = require('./log')
+const { startKeepAlive } = require('./keepalive')
 const { resolveStore, closeAll } = require('./store')
 
-// Hidden per-lock state: the connection options, what it holds, and the
-// writes whose reply never came (their outcome is unknown).
+// Hidden per-lock state (see newState).
 const kState = Symbol('state')
 // At most this many lock ids with an unknown outcome are remembered.
 const MAX_UNRESOLVED = 16
 
+function newState (opts) {
+  return {
+    // Where the lock lives: uri/connection, collection, ttl, history.
+    where: { uri: opts.uri, connection: opts.connection, collection: opts.collection, ttl: opts.ttl, history: opts.history },
+    keepAlive: opts.keepAlive,
+    // What this instance holds (see holdingOf), or null.
+    holding: null,
+    // Inserts of this instance that got no reply: { name, ids }.
+    unresolved: { name: null, ids: [] }
+  }
+}
+
 /**
- * Creates a lock. Works with or without `new`, like 0.0.x's factory.
+ * Creates a lock. Works with or without `new`, like 0.0.x's factory. Each
+ * Lock is an EventEmitter: 'acquired', 'released', 'extended', 'timeout',
+ * 'lost'; never 'error'.
  * @param {string|number} name
- * @param {{ timeout?: number, pollInterval?: number, uri?: string, connection?: object }} [options]
+ * @param {object} [options] see index.d.ts (LockOptions)
  */
 function Lock (name, options) {
   if (!(this instanceof Lock)) return new Lock(name, options)
@@ -32,18 +52,24 @@ function Lock (name, options) {
   this.timeout = opts.timeout
   this.pollInterval = opts.pollInterval
   this.probeMaxAttempts = this.timeout / this.pollInterval + 2
-  Object.defineProperty(this, kState, {
-    value: {
-      options: { uri: opts.uri, connection: opts.connection },
-      // The name and lease end (server clock) of what this instance holds.
-      heldName: null,
-      expire: null,
-      // Inserts of this instance that got no reply: { name, ids }.
-      unresolved: { name: null, ids: [] },
-      // A release of the held lock got no reply: the next one explains a gone document.
-      releaseUnresolved: false
-    }
-  })
+  Object.defineProperty(this, kState, { value: newState(opts) })
+}
+// EventEmitter's state is created on the first listener: an idle Lock costs
+// no more than 0.0.x's object.
+Object.setPrototypeOf(Lock.prototype, EventEmitter.prototype)
+
+/**
+ * Emits `event` to the application's listeners. The lock itself never emits
+ * 'error', so an application without listeners never crashes because of it;
+ * a listener that throws does not disturb the lock's state (its error is
+ * rethrown on its own tick, as an uncaught exception of the application's).
+ */
+function emit (lock, event, ...args) {
+  try {
+    lock.emit(event, ...args)
+  } catch (err) {
+    process.nextTick(() => { throw err })
+  }
 }
 
 /**
@@ -62,77 +88,226 @@ function deliver (promise, callback) {
   return undefined
 }
 
+/**
+ * `(options, callback)`, `(callback)` or `()`: a first argument that is
+ * neither an options object nor a function is a bad callback, as 0.0.x's
+ * one-argument forms had it.
+ */
+function optionsAndCallback (options, callback) {
+  if (typeof options === 'function' && callback === undefined) return [undefined, options]
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
+    check.callback(options)
+  }
+  return [options, check.callback(callback)]
+}
+
 /** Whether a failure leaves the outcome of a write unknown (no reply came). */
 function noReply (failure) {
   return failure.code === errors.codes.MONGODB_NETWORK || failure.code === errors.codes.MONGODB_TIMEOUT
 }
 
+/** The holding this instance knows for `lockId` (null for an id set by hand). */
+function holdingOf (lock, lockId) {
+  const holding = lock[kState].holding
+  return holding && holding.id === lockId ? holding : null
+}
+
+/** Records a new holding from an acquire's reply, and starts what comes with it. */
+function hold (lock, store, name, reply) {
+  const state = lock[kState]
+  const holding = {
+    tracked: true,
+    id: reply.lockId,
+    name,
+    store,
+    // Lease end on the server's clock, and on this process's monotonic clock.
+    expire: reply.expire,
+    leaseEnd: performance.now() + (reply.expire - reply.timeAcquired),
+    // The reason, once the holding is known to be lost ('lost' was emitted).
+    lost: null,
+    // A release got no reply: the next one explains a document already gone.
+    releaseUnresolved: false,
+    keepAlive: null
+  }
+  state.holding = holding
+  state.unresolved.ids = []
+  lock.lockId = reply.lockId
+  lock.timeAquired = reply.timeAcquired
+  if (reply.replaced) {
+    log('%s: took over from %s (%s)', name, reply.replaced.lockId, reply.replaced.how)
+    history.ended(store, reply.replaced.lockId, name, reply.replaced.how, reply.replaced.ended)
+  }
+  log('%s: acquired %s', name, holding.id)
+  history.started(store, holding.id, name, reply.timeAcquired)
+  if (state.keepAlive) startRenewing(lock, holding)
+  emit(lock, 'acquired', holding.id)
+}
+
+/** The holding is no longer ours: 'lost' once, keep-alive stopped, history. */
+function lose (lock, holding, reason) {
+  if (holding.lost) return
+  holding.lost = reason
+  if (holding.keepAlive) holding.keepAlive.stop()
+  log('%s: lost %s (%s)', holding.name, holding.id, reason)
+  history.ended(holding.store, holding.id, holding.name, reason)
+  emit(lock, 'lost', reason)
+}
+
+function startRenewing (lock, holding) {
+  const period = lock[kState].keepAlive === true ? lock.timeout / 3 : lock[kState].keepAlive
+  holding.keepAlive = startKeepAlive({
+    period,
+    leaseEnd: () => holding.leaseEnd,
+    onExpired: () => lose(lock, holding, 'expired'),
+    renew: async () => {
+      const renewed = await renew(lock, holding, lock.timeout)
+      if (renewed === null) throw new Error('no answer') // retried by the keep-alive
+      return renewed
+    }
+  })
+}
+
+/**
+ * One extend of `holding` to `ms`: true (renewed), false (lost), or null
+ * when no answer came (the error is logged; the caller decides).
+ */
+async function renew (lock, holding, ms, { rethrow = false } = {}) {
+  const reply = await holding.store.extend(holding.id, holding.name, holding.expire, check.leaseMs(ms, lock.timeout))
+  if (reply.error) {
+    const error = errors.fromFailure(reply.error)
+    log('%s: extend failed: %s', holding.name, error.message)
+    if (rethrow) throw error
+    return null
+  }
+  if (holding.tracked && lock[kState].holding !== holding) return false // released meanwhile
+  if (!reply.extended) {
+    lose(lock, holding, reply.reason)
+    return false
+  }
+  holding.expire = reply.expire
+  holding.leaseEnd = performance.now() + ms
+  emit(lock, 'extended', reply.expire)
+  return true
+}
+
 /** Tries once on `store` (the lock's own unless given, as a poll pins one). */
-async function acquireOnce (lock, pinned) {
+async function acquireOnce (lock, pinned, signal) {
   const name = check.storedName(lock.name)
   if (lock.lockId) throw errors.alreadyAcquired()
   const timeout = check.timeout(lock.timeout)
   const state = lock[kState]
-  const store = pinned || await resolveStore(state.options)
+  const store = pinned || await wait.abortable(resolveStore(state.where), signal)
   if (store.closed) throw errors.connectionClosed()
   const unresolved = state.unresolved
   if (unresolved.name !== name) Object.assign(unresolved, { name, ids: [] })
-  const reply = await store.acquire(name, timeout, unresolved.ids)
+  const reply = await abortableAcquire(store, name, timeout, unresolved.ids, signal)
   if (reply.error) {
     if (store.closed) throw errors.connectionClosed()
     if (reply.error.unresolvedLockId) {
       unresolved.ids = [...unresolved.ids, reply.error.unresolvedLockId].slice(-MAX_UNRESOLVED)
     }
-    throw errors.fromFailure(reply.error)
+    throw reply.error.code === errors.codes.ABORT ? errors.aborted(signal) : errors.fromFailure(reply.error)
+  }
+  if (reply.acquired && signal && signal.aborted) {
+    // Taken just as the caller gave up: give it back, leave nothing behind.
+    await store.release(reply.lockId, name, reply.expire, false)
+    throw errors.aborted(signal)
   }
   if (!reply.acquired) return { acquired: false, store, name }
-  unresolved.ids = []
-  state.heldName = name
-  state.expire = reply.expire
-  state.releaseUnresolved = false
-  lock.lockId = reply.lockId
-  lock.timeAquired = reply.timeAcquired
+  hold(lock, store, name, reply)
   return { acquired: true }
 }
 
-async function pollAcquire (lock) {
+/** The native acquire, stopped in the core when `signal` fires. */
+async function abortableAcquire (store, name, timeout, own, signal) {
+  if (!signal) return store.acquire(name, timeout, own)
+  if (signal.aborted) throw errors.aborted(signal)
+  const id = native.abortSwitch()
+  const onAbort = () => native.abort(id)
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await store.acquire(name, timeout, own, id)
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+    native.releaseAbortSwitch(id)
+  }
+}
+
+async function pollAcquire (lock, { maxAttempts, signal }) {
+  if (signal && signal.aborted) throw errors.aborted(signal)
   // One store for the whole wait: if its connection closes, the wait ends.
-  const store = await resolveStore(lock[kState].options)
+  const store = await wait.abortable(resolveStore(lock[kState].where), signal)
   for (let attempts = 1; ; attempts++) {
-    const attempt = await acquireOnce(lock, store)
+    const attempt = await acquireOnce(lock, store, signal)
     if (attempt.acquired) return true
-    if (attempts >= check.probeMaxAttempts(lock.probeMaxAttempts)) throw errors.pollTimeout(lock.name)
+    const limit = maxAttempts === undefined ? check.probeMaxAttempts(lock.probeMaxAttempts) : maxAttempts
+    if (attempts >= limit) {
+      emit(lock, 'timeout')
+      throw errors.pollTimeout(lock.name)
+    }
     // Closed while the attempt ran: no pause, the wait is over.
     if (store.closed) throw errors.connectionClosed()
-    await wait.pause(store, attempt.name, check.pollInterval(lock.pollInterval))
+    await wait.pause(store, attempt.name, check.pollInterval(lock.pollInterval), signal)
     if (store.closed) throw errors.connectionClosed()
   }
+}
+
+async function forceAcquire (lock) {
+  const name = check.storedName(lock.name)
+  if (lock.lockId) throw errors.alreadyAcquired()
+  const timeout = check.timeout(lock.timeout)
+  const store = await resolveStore(lock[kState].where)
+  const reply = await store.forceAcquire(name, timeout)
+  if (reply.error) throw errors.fromFailure(reply.error)
+  if (!reply.acquired) return false
+  hold(lock, store, name, reply)
+  return true
 }
 
 async function release (lock) {
   if (!lock.lockId) throw errors.notAcquired()
   const lockId = check.lockId(lock.lockId)
   const state = lock[kState]
-  const store = await resolveStore(state.options)
+  const holding = holdingOf(lock, lockId)
+  // The keep-alive stops before the release's round trip; a renewal under
+  // way settles first, so none can land after the release.
+  if (holding && holding.keepAlive) await holding.keepAlive.stop()
+  const store = holding ? holding.store : await resolveStore(state.where)
   // A lockId set by hand (not from acquire) has no known name or lease.
-  const name = state.heldName !== null ? state.heldName : check.storedName(lock.name)
-  const expire = state.heldName !== null ? state.expire : undefined
-  const reply = await store.release(lockId, name, expire, state.releaseUnresolved)
+  const name = holding ? holding.name : check.storedName(lock.name)
+  const reply = await store.release(lockId, name, holding ? holding.expire : undefined, Boolean(holding && holding.releaseUnresolved))
   if (reply.error) {
-    if (noReply(reply.error) && lock.lockId === lockId) state.releaseUnresolved = true
+    if (holding && noReply(reply.error)) holding.releaseUnresolved = true
     throw errors.fromFailure(reply.error)
   }
-  const heldName = state.heldName
   if (lock.lockId === lockId) {
     lock.lockId = null
     lock.timeAquired = null
-    state.heldName = null
-    state.expire = null
-    state.releaseUnresolved = false
+    if (state.holding === holding) state.holding = null
   }
+  if (holding) {
+    if (reply.timedOut) lose(lock, holding, reply.reason)
+    else history.ended(store, lockId, name, 'released')
+  }
+  log('%s: released %s%s', name, lockId, reply.timedOut ? ` (it was lost: ${reply.reason})` : '')
+  emit(lock, 'released', reply.timedOut)
   // The name is free (or was already taken over): let local waiters try now.
-  if (heldName !== null) wait.wake(store, heldName)
+  wait.wake(store, name)
   return reply.timedOut
+}
+
+async function extend (lock, ms) {
+  if (!lock.lockId) throw errors.extendNotAcquired()
+  const lockId = check.lockId(lock.lockId)
+  const lease = check.leaseMs(ms, lock.timeout)
+  let holding = holdingOf(lock, lockId)
+  if (holding && holding.lost) return false
+  if (!holding) {
+    // A lockId set by hand: extend what the name's document says.
+    const store = await resolveStore(lock[kState].where)
+    holding = { id: lockId, name: check.storedName(lock.name), store, expire: undefined, lost: null }
+  }
+  return renew(lock, holding, lease, { rethrow: true })
 }
 
 /**
@@ -145,24 +320,67 @@ Lock.prototype.acquire = function (callback) {
 }
 
 /**
- * Tries every `pollInterval` ms until the lock is taken or `probeMaxAttempts`
- * tries are used up, then fails with `timeout in pollAquire for lock name…`.
- * A release of the same lock in this process wakes it at once.
+ * Tries every `pollInterval` ms until the lock is taken or `maxAttempts`
+ * (default `probeMaxAttempts`; `Infinity` waits for good) tries are used up,
+ * then fails with `timeout in pollAquire for lock name…` and emits 'timeout'.
+ * `signal` (an AbortSignal) ends the wait with an AbortError. A release of
+ * the same lock in this process wakes it at once.
  */
-Lock.prototype.pollAcquire = function (callback) {
-  check.callback(callback)
-  return deliver(pollAcquire(this), callback)
+Lock.prototype.pollAcquire = function (options, callback) {
+  [options, callback] = optionsAndCallback(options, callback)
+  const poll = check.pollOptions(options, undefined)
+  return deliver(pollAcquire(this, poll), callback)
 }
 // 0.0.x spelled it this way; both names stay.
 Lock.prototype.pollAquire = Lock.prototype.pollAcquire
 
 /**
- * Releases the lock: `false` when released in time, `true` when it had
- * already expired (`lockTimeouted`). Either way the instance no longer holds it.
+ * Takes the lock whoever holds it: the holder's document is removed by its
+ * exact `_id`, then this one's inserted. Resolves `true`. The holder learns
+ * on its next call or keep-alive ('lost' with 'forced').
+ */
+Lock.prototype.forceAcquire = function (callback) {
+  check.callback(callback)
+  return deliver(forceAcquire(this), callback)
+}
+
+/**
+ * Releases the lock: `false` when released in time, `true` when it was no
+ * longer ours (`lockTimeouted`; 'lost' is emitted then, once). Either way the
+ * instance no longer holds it. Stops the keep-alive first.
  */
 Lock.prototype.release = function (callback) {
   check.callback(callback)
   return deliver(release(this), callback)
+}
+
+/**
+ * Renews the lease to `ms` (default `timeout`) from now on the server's
+ * clock: `true` (and 'extended'), or `false` when the lock is no longer ours
+ * (and 'lost'). One round trip.
+ */
+Lock.prototype.extend = function (ms, callback) {
+  if (typeof ms === 'function' && callback === undefined) [ms, callback] = [undefined, ms]
+  check.callback(callback)
+  return deliver(extend(this, ms), callback)
+}
+
+/**
+ * Ensures the indexes of a lock collection now (a deploy step): the unique
+ * index on `name` and, unless `ttl: false`, the TTL index on `expire`.
+ * `options` takes `uri`, `connection`, `collection` and `ttl` like a Lock.
+ * Resolves `{ collection: 'db.collection', ttl: boolean }`.
+ */
+Lock.ensureIndexes = function ensureIndexes (options, callback) {
+  [options, callback] = optionsAndCallback(options, callback)
+  const run = async () => {
+    const store = await resolveStore(check.storeOptions(check.optionsObject(options)))
+    const reply = await store.ensureIndexes()
+    if (reply.error) throw errors.fromFailure(reply.error)
+    if (reply.ttlNote) log('%s', reply.ttlNote)
+    return { collection: reply.namespace, ttl: reply.ttl }
+  }
+  return deliver(run(), callback)
 }
 
 /**

@@ -1,15 +1,19 @@
 'use strict'
 // Checks of names, options and the properties users may change at run time.
 const errors = require('./errors')
+const { constants } = require('./native')
 
 const DEFAULT_TIMEOUT = 60 * 1000
 const DEFAULT_POLL_INTERVAL = 500
-// The latest date a JS Date (and so mongoose, in 0.0.x) can hold.
-const MAX_DATE_MS = 8.64e15
+// Limits defined once, in the core (src/protocol/mod.rs): the latest date a JS
+// Date (and so mongoose, in 0.0.x) can hold; the longest name in UTF-8 bytes
+// (MongoDB before 4.2 refuses index keys over 1024 bytes); the collections.
+const { maxDateMs: MAX_DATE_MS, maxNameBytes: MAX_NAME_BYTES, defaultCollection: DEFAULT_COLLECTION, defaultHistoryCollection: DEFAULT_HISTORY_COLLECTION } = constants()
 // Longest delay setTimeout honours; longer ones fire at once.
-const MAX_POLL_INTERVAL = 2 ** 31 - 1
-// MongoDB before 4.2 refuses index keys over 1024 bytes.
-const MAX_NAME_BYTES = 1000
+const MAX_TIMER_MS = 2 ** 31 - 1
+const MAX_POLL_INTERVAL = MAX_TIMER_MS
+// MongoDB's limit on a namespace ("db.collection") is 255 bytes; keep room for the db.
+const MAX_COLLECTION_BYTES = 120
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 /**
@@ -66,19 +70,101 @@ function lockId (value) {
   return value
 }
 
+/** An options argument: an object, or nothing (0.0.x: `opts = opts || {}`). */
+function optionsObject (options, what = 'options') {
+  if (options === undefined || options === null || options === false) return {}
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw errors.invalidOption(`${what} must be an object, got ${errors.describe(options)}`)
+  }
+  return options
+}
+
+/** Where the lock's documents live: the connection options and the collection's. */
+function storeOptions (options) {
+  return {
+    uri: optionalUri(options.uri),
+    connection: optionalConnection(options.connection),
+    collection: collectionName(options.collection, 'collection', DEFAULT_COLLECTION),
+    ttl: optionalBoolean(options.ttl, 'ttl', true),
+    history: historyCollection(options.history)
+  }
+}
+
 /** The options object of `Lock(name, options)`, checked. */
 function lockOptions (options) {
-  // 0.0.x: `opts = opts || {}`
-  if (options === undefined || options === null || options === false) options = {}
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw errors.invalidOption(`options must be an object, got ${errors.describe(options)}`)
-  }
+  options = optionsObject(options)
   return {
     timeout: withDefault(options.timeout, DEFAULT_TIMEOUT, timeout),
     pollInterval: withDefault(options.pollInterval, DEFAULT_POLL_INTERVAL, pollInterval),
-    uri: optionalUri(options.uri),
-    connection: optionalConnection(options.connection)
+    keepAlive: keepAlive(options.keepAlive),
+    ...storeOptions(options)
   }
+}
+
+/** A collection name: data, never a query; MongoDB's rules for names. */
+function collectionName (value, what, fallback) {
+  if (value === undefined || value === null) return fallback
+  if (typeof value !== 'string' || value === '') {
+    throw errors.invalidOption(`${what} must be a non-empty string, got ${errors.describe(value)}`)
+  }
+  if (/[$\0]/.test(value) || value.startsWith('system.') || value.startsWith('.') || value.endsWith('.') ||
+      LONE_SURROGATE.test(value) || Buffer.byteLength(value, 'utf8') > MAX_COLLECTION_BYTES) {
+    throw errors.invalidOption(`${what} ${JSON.stringify(value.slice(0, 60))} is not a usable collection name (no $, NUL, leading "system.", leading or trailing dot; at most ${MAX_COLLECTION_BYTES} bytes)`)
+  }
+  return value
+}
+
+/** `history: true` (the default collection), a collection name, or off. */
+function historyCollection (value) {
+  if (value === undefined || value === null || value === false) return undefined
+  if (value === true) return DEFAULT_HISTORY_COLLECTION
+  return collectionName(value, 'history', undefined)
+}
+
+function optionalBoolean (value, what, fallback) {
+  if (value === undefined || value === null) return fallback
+  if (typeof value !== 'boolean') throw errors.invalidOption(`${what} must be true or false, got ${errors.describe(value)}`)
+  return value
+}
+
+/** `keepAlive: true` (every timeout / 3), a period in ms, or off. */
+function keepAlive (value) {
+  if (value === undefined || value === null || value === false) return false
+  if (value === true) return true
+  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS)) {
+    throw errors.invalidOption(`keepAlive must be true, false or a period in ms from 1 to ${MAX_TIMER_MS}, got ${errors.describe(value)}`, typeof value === 'number' ? RangeError : TypeError)
+  }
+  return value
+}
+
+/** The `ms` of `extend(ms)`: a lease length, default the lock's timeout. */
+function leaseMs (value, fallback) {
+  if (value === undefined || value === null) return timeout(fallback)
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw errors.invalidOption(`extend's ms must be a positive number of milliseconds, got ${errors.describe(value)}`, typeof value === 'number' ? RangeError : TypeError)
+  }
+  return timeout(value)
+}
+
+/** The options of `pollAcquire([options])`: `maxAttempts` (Infinity allowed) and `signal`. */
+function pollOptions (options, fallbackAttempts) {
+  options = optionsObject(options, 'pollAcquire options')
+  let maxAttempts = fallbackAttempts
+  if (options.maxAttempts !== undefined && options.maxAttempts !== null) {
+    maxAttempts = options.maxAttempts
+    if (typeof maxAttempts !== 'number' || Number.isNaN(maxAttempts) || maxAttempts < 1) {
+      throw errors.invalidOption(`maxAttempts must be a number of tries from 1 to Infinity, got ${errors.describe(maxAttempts)}`)
+    }
+  }
+  return { maxAttempts, signal: abortSignal(options.signal) }
+}
+
+function abortSignal (signal) {
+  if (signal === undefined || signal === null) return undefined
+  if (typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+    throw errors.invalidOption(`signal must be an AbortSignal, got ${errors.describe(signal)}`)
+  }
+  return signal
 }
 
 function optionalUri (uri) {
@@ -103,7 +189,13 @@ function callback (value) {
 }
 
 module.exports = {
+  DEFAULT_COLLECTION,
   storedName,
+  optionsObject,
+  storeOptions,
+  leaseMs,
+  pollOptions,
+  abortSignal,
   timeout,
   pollInterval,
   probeMaxAttempts,

@@ -1,8 +1,9 @@
 'use strict'
-// Waiting between acquire attempts: a pause of `pollInterval` that a release
-// of the same lock in this process, or the closing of the lock's store, ends
-// at once (local handoff). Timers never keep Node alive on their own account:
-// a pause only exists while a call the application awaits is running.
+// Waiting for a lock: pauses between acquire attempts that end early when
+// the name is released in this process (local handoff), when the store
+// closes, or when the caller's AbortSignal fires. A pause only exists while
+// a call the application awaits is running.
+const errors = require('./errors')
 
 const waiters = new WeakMap() // Store -> Map<name, Set<wake>>
 
@@ -14,19 +15,27 @@ function waitersOf (store, name) {
   return set
 }
 
-/** Sleeps `ms`, or less if `wake(store, name)` or `wakeAll(store)` comes first. */
-function pause (store, name, ms) {
-  return new Promise((resolve) => {
+/**
+ * Sleeps `ms`, or less if `wake(store, name)` or `wakeAll(store)` comes
+ * first; rejects with an AbortError when `signal` fires.
+ */
+function pause (store, name, ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal && signal.aborted) return reject(errors.aborted(signal))
     const set = waitersOf(store, name)
-    const wake = () => {
+    const done = (settle, value) => {
       clearTimeout(timer)
       set.delete(wake)
       const byName = waiters.get(store)
-      if (set.size === 0 && byName) byName.delete(name)
-      resolve()
+      if (set.size === 0 && byName && byName.get(name) === set) byName.delete(name)
+      if (signal) signal.removeEventListener('abort', onAbort)
+      settle(value)
     }
+    const wake = () => done(resolve)
+    const onAbort = () => done(reject, errors.aborted(signal))
     const timer = setTimeout(wake, ms)
     set.add(wake)
+    if (signal) signal.addEventListener('abort', onAbort, { once: true })
   })
 }
 
@@ -44,4 +53,15 @@ function wakeAll (store) {
   for (const set of [...byName.values()]) for (const w of [...set]) w()
 }
 
-module.exports = { pause, wake, wakeAll }
+/** `promise`, or an AbortError as soon as `signal` fires. */
+function abortable (promise, signal) {
+  if (!signal) return promise
+  if (signal.aborted) return Promise.reject(errors.aborted(signal))
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(errors.aborted(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+module.exports = { pause, wake, wakeAll, abortable }

@@ -1,0 +1,66 @@
+'use strict'
+// Keep-alive: while a lock is held, renew its lease every period (the lock's
+// `timeout / 3` unless given).
+//
+// It runs on the JavaScript event loop, deliberately: a holder whose JS
+// thread is frozen longer than its lease (a long synchronous loop, a
+// debugger, SIGSTOP) must LOSE the lock instead of having a native thread
+// keep it alive while it does nothing; it learns so on its next call
+// ('lost'). Timers are unref'd: a keep-alive never keeps Node alive.
+//
+// A refused renewal ends it (the caller emits 'lost'). A failed one (no
+// reply) is retried sooner, until the lease would be gone by this process's
+// own monotonic clock; then it ends with 'expired'.
+const { performance } = require('perf_hooks')
+
+// Retries after a failed renewal come at most this far apart, and at least
+// this far (so a dead server is not hammered).
+const MAX_RETRY_MS = 1000
+const MIN_RETRY_MS = 50
+
+/**
+ * Starts renewing. `renew()` resolves `true` (renewed), `false` (the lock is
+ * no longer ours: stop), or rejects (no answer). `leaseEnd()` is the lease's
+ * end on `performance.now()`'s clock. `onExpired()` is called when failed
+ * renewals outlast the lease. Returns `{ stop }`: `stop()` cancels the next
+ * renewal at once and resolves once one under way has settled.
+ */
+function startKeepAlive ({ period, renew, leaseEnd, onExpired }) {
+  let timer = null
+  let stopped = false
+  let running = Promise.resolve()
+
+  const schedule = (ms) => {
+    timer = setTimeout(tick, Math.max(0, ms))
+    timer.unref()
+  }
+
+  function tick () {
+    timer = null
+    if (stopped) return
+    running = Promise.resolve().then(renew).then(
+      (renewed) => { if (renewed && !stopped) schedule(period) },
+      () => {
+        if (stopped) return
+        const left = leaseEnd() - performance.now()
+        if (left <= 0) {
+          stopped = true
+          onExpired()
+        } else {
+          schedule(Math.min(period, MAX_RETRY_MS, Math.max(MIN_RETRY_MS, left / 4)))
+        }
+      })
+  }
+
+  schedule(period)
+  return {
+    stop () {
+      stopped = true
+      if (timer) clearTimeout(timer)
+      timer = null
+      return running
+    }
+  }
+}
+
+module.exports = { startKeepAlive }
