@@ -6,6 +6,8 @@ const os = require('os')
 const { log } = require('./log')
 
 const HOST = os.hostname()
+// The start write of each holding under way, so that its end is written after it.
+const starting = new Map() // lockId -> Promise
 
 function logged (what) {
   return (failure) => { if (failure) log('history: %s failed: %s (%s)', what, failure.message, failure.code) }
@@ -15,13 +17,16 @@ const unexpected = (what) => (err) => log('history: %s failed: %s', what, err &&
 /** A holding began. */
 function started (store, lockId, name, acquired) {
   if (!store.history) return
-  store.recordStart(lockId, name, acquired, HOST, process.pid).then(logged('start'), unexpected('start'))
+  const write = store.recordStart(lockId, name, acquired, HOST, process.pid).then(logged('start'), unexpected('start'))
+  starting.set(lockId, write)
+  write.then(() => { if (starting.get(lockId) === write) starting.delete(lockId) })
 }
 
 /** A holding ended (`released`, `expired`, `taken`, `forced`, `deleted`), at `ended` or now. */
 function ended (store, lockId, name, how, at) {
   if (!store.history) return
-  store.recordEnd(lockId, name, how, at === undefined ? null : at).then(logged('end'), unexpected('end'))
+  const after = starting.get(lockId) || Promise.resolve()
+  after.then(() => store.recordEnd(lockId, name, how, at === undefined ? null : at)).then(logged('end'), unexpected('end'))
 }
 
 module.exports = { started, ended }

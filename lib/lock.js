@@ -377,7 +377,6 @@ Lock.ensureIndexes = function ensureIndexes (options, callback) {
     const store = await resolveStore(check.storeOptions(check.optionsObject(options)))
     const reply = await store.ensureIndexes()
     if (reply.error) throw errors.fromFailure(reply.error)
-    if (reply.ttlNote) log('%s', reply.ttlNote)
     return { collection: reply.namespace, ttl: reply.ttl }
   }
   return deliver(run(), callback)

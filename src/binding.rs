@@ -142,6 +142,10 @@ where
     }
 }
 
+/// The lock name that makes a debug build panic inside `acquire` (tests only).
+#[cfg(debug_assertions)]
+const DEBUG_PANIC_NAME: &str = "__mdl_debug_panic__";
+
 /// A number of ms from JS as whole ms (fractions dropped, as `Date` does).
 fn whole_ms(value: f64, what: &str) -> Result<i64, LockError> {
     if !value.is_finite() || value < 0.0 || value >= protocol::MAX_DATE_MS as f64 {
@@ -221,6 +225,11 @@ impl LockStore {
     ) -> AcquireReply {
         let outcome = self
             .with_locks(move |locks| async move {
+                #[cfg(debug_assertions)]
+                if name == DEBUG_PANIC_NAME {
+                    // Test-only trigger (debug builds only): proves a panic becomes an Error.
+                    panic!("debug panic trigger");
+                }
                 let timeout_ms = protocol::validate_timeout(whole_ms(timeout_ms, "timeout")?)?;
                 let own = own
                     .iter()

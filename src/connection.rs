@@ -104,16 +104,19 @@ type Slot = Arc<OnceCell<Arc<Shared>>>;
 static CLIENTS: LazyLock<Mutex<HashMap<String, Slot>>> = LazyLock::new(Default::default);
 static COMMANDS: LazyLock<Mutex<BTreeMap<String, u64>>> = LazyLock::new(Default::default);
 static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static NOTED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
 /// Notes kept at most, until the application's log takes them.
 const MAX_NOTES: usize = 100;
 
 /// Keeps a line for the application's debug log (TTL detection and the
-/// like): the JS layer takes the notes and logs them. Never secrets.
+/// like), once per process: the JS layer takes the notes and logs them.
+/// Never secrets.
 pub fn note(line: String) {
-    let mut notes = NOTES.lock().unwrap_or_else(|p| p.into_inner());
-    if notes.len() < MAX_NOTES {
-        notes.push(line);
+    let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
+    if noted.len() >= MAX_NOTES || !noted.insert(line.clone()) {
+        return;
     }
+    NOTES.lock().unwrap_or_else(|p| p.into_inner()).push(line);
 }
 
 /// The notes kept since the last call.

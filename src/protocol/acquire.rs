@@ -169,11 +169,6 @@ impl Locks {
         mode: Mode<'_>,
         in_flight: &Mutex<Option<InFlight>>,
     ) -> Result<Option<Acquired>> {
-        #[cfg(debug_assertions)]
-        if name == "__mdl_debug_panic__" {
-            // Test-only trigger (debug builds only): proves a panic becomes an Error.
-            panic!("debug panic trigger");
-        }
         validate_name(name)?;
         if !self.indexes_ensured() {
             self.ensure_indexes().await?;

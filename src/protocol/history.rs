@@ -8,7 +8,7 @@
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
 
 use super::Locks;
-use crate::error::{LockError, Result};
+use crate::error::{LockError, Result, DUPLICATE_KEY};
 
 /// Where history goes with `history: true`: the lock collection's default
 /// name with `_history`.
@@ -39,12 +39,26 @@ impl Locks {
             "holder": { "host": &holder.host, "pid": i64::from(holder.pid) },
             "acquired": DateTime::from_millis(acquired_ms),
         };
-        history
-            .update_one(doc! { "_id": lock_id }, doc! { "$setOnInsert": record })
-            .upsert(true)
-            .await
-            .map(|_| ())
-            .map_err(|e| LockError::driver("history", e))
+        // `$set`, not `$setOnInsert`: whichever of start and end arrives first
+        // creates the record, and the other fills in its own fields.
+        let write = || {
+            history
+                .update_one(doc! { "_id": lock_id }, doc! { "$set": record.clone() })
+                .upsert(true)
+        };
+        match write().await {
+            Ok(_) => Ok(()),
+            // Two upserts raced (where upserts are not atomic): the record exists now.
+            Err(e)
+                if LockError::driver("history", e.clone()).server_code() == Some(DUPLICATE_KEY) =>
+            {
+                write()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| LockError::driver("history", e))
+            }
+            Err(e) => Err(LockError::driver("history", e)),
+        }
     }
 
     /// Records how a holding ended, unless its end is already recorded
@@ -71,7 +85,7 @@ impl Locks {
             Ok(_) => Ok(()),
             // Its end was recorded already: the upsert met the existing _id.
             Err(e) => match LockError::driver("history", e) {
-                err if err.server_code() == Some(crate::error::DUPLICATE_KEY) => Ok(()),
+                err if err.server_code() == Some(DUPLICATE_KEY) => Ok(()),
                 err => Err(err),
             },
         }

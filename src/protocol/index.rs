@@ -175,6 +175,18 @@ impl Locks {
                 )
                 .build();
             match self.coll.create_index(model).await {
+                // Some servers answer a same-named index of other options with
+                // success and change nothing: look again before trusting it.
+                Ok(_) if !self.index_present().await? => {
+                    return Err(LockError::Index {
+                        message: format!(
+                            "an index named {INDEX_NAME} exists in {} and does not refuse every \
+                             duplicate name; the lock will not run without a unique index on \
+                             `name`: drop that index",
+                            self.namespace
+                        ),
+                    });
+                }
                 Ok(_) => {
                     last_error = None;
                     break;
