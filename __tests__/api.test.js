@@ -21,7 +21,7 @@ describe('module shape', () => {
 
   test('Lock works with and without new', () => {
     const a = Lock('x', { uri })
-    const b = new Lock('x', { uri }) // eslint-disable-line new-cap
+    const b = new Lock('x', { uri })
     for (const lock of [a, b]) {
       expect(lock).toBeInstanceOf(Lock)
       for (const m of ['acquire', 'pollAcquire', 'pollAquire', 'release']) expect(typeof lock[m]).toBe('function')
@@ -59,7 +59,6 @@ describe('construction', () => {
     expect(lock.timeout).toBe(60000)
     expect(lock.pollInterval).toBe(500)
   })
-
 })
 
 describe('acquire and release', () => {
@@ -217,7 +216,6 @@ describe('properties can be changed at run time', () => {
     expect(doc.expire.getTime() - doc.inserted.getTime()).toBe(1234)
     await a.release()
   })
-
 })
 
 describe('callbacks and Promises', () => {
@@ -260,7 +258,6 @@ describe('callbacks and Promises', () => {
     expect(viaPromise.message).toBe(viaCallback.message)
     expect(viaPromise.code).toBe(viaCallback.code)
   })
-
 })
 
 describe('errors from the server and the connection', () => {

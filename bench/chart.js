@@ -46,7 +46,7 @@ function renderSvg (panels, labels, caption) {
   })
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H + 44}" viewBox="0 0 ${width} ${H + 44}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
+    '<rect width="100%" height="100%" fill="white"/>',
     ...panels.map((p, i) => panel(p.title, p.bySystem, labels, i * W)),
     ...legend,
     `<text x="16" y="${H + 36}" font-size="11" fill="#555">${esc(caption)}</text>`,

@@ -54,7 +54,7 @@ async function openLegacy (uri, { monitor }) {
   mongoose.set('strictQuery', false)
   await mongoose.connect(withDb(uri, 'bench_legacy'), { monitorCommands: Boolean(monitor) })
   await require('mongoose-distributed-lock-legacy/model').init()
-  let counts = monitor ? countCommands(mongoose.connection.getClient()) : {}
+  const counts = monitor ? countCommands(mongoose.connection.getClient()) : {}
   const Lock = require('mongoose-distributed-lock-legacy')
   return {
     make: (name, opts) => {
