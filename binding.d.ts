@@ -15,21 +15,36 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class LockStore {
   /**
-   * `target` is JSON: `{ client, dbName?, collection? }`, where `client` is
-   * the connection description the JS layer builds (see client_options.rs).
+   * `target` is JSON: `{ client, dbName?, collection?, ttl?, history? }`,
+   * where `client` is the connection description the JS layer builds
+   * (see client_options.rs) and `history` a collection name.
    */
   constructor(target: string)
   /**
    * Tries once to take `name` for `timeout_ms` milliseconds. `own` lists
-   * lock ids (hex) from earlier acquires of this caller that got no reply.
+   * lock ids (hex) from earlier acquires of this caller that got no reply;
+   * `abort` is a switch from `abortSwitch()`.
    */
-  acquire(name: string, timeoutMs: number, own: Array<string>): Promise<AcquireReply>
+  acquire(name: string, timeoutMs: number, own: Array<string>, abort?: number | undefined | null): Promise<AcquireReply>
+  /** Takes `name` for `timeout_ms` whoever holds it (see `Locks::force`). */
+  forceAcquire(name: string, timeoutMs: number): Promise<AcquireReply>
   /**
    * Releases the lock document `lock_id` (hex) of `name`, if its lease has
    * not ended. `expire_ms` is the lease's end (server clock) when known;
    * `retry` says an earlier release of it got no reply.
    */
   release(lockId: string, name: string, expireMs: number | undefined | null, retry: boolean): Promise<ReleaseReply>
+  /** Renews the lease of `lock_id` (hex) of `name` to `lease_ms` from now. */
+  extend(lockId: string, name: string, expireMs: number | undefined | null, leaseMs: number): Promise<ExtendReply>
+  /**
+   * Ensures the collection's indexes now (they are otherwise ensured
+   * before the first acquire).
+   */
+  ensureIndexes(): Promise<IndexesReply>
+  /** Records the start of a holding in the history (when it is on). */
+  recordStart(lockId: string, name: string, acquiredMs: number, host: string, pid: number): Promise<Failure | null>
+  /** Records how a holding ended, in the history (when it is on). */
+  recordEnd(lockId: string, name: string, how: string, endedMs?: number | undefined | null): Promise<Failure | null>
   /**
    * Closes the pooled client behind this store (shared with every store
    * of the same settings): calls still running end with
@@ -37,6 +52,14 @@ export declare class LockStore {
    */
   close(): Promise<void>
 }
+
+export declare function abort(id: number): void
+
+/**
+ * A new abort switch for one call; `abort(id)` flips it, `releaseAbortSwitch(id)`
+ * forgets it once the call is over.
+ */
+export declare function abortSwitch(): number
 
 export interface AcquireReply {
   acquired: boolean
@@ -46,6 +69,8 @@ export interface AcquireReply {
   timeAcquired?: number
   /** End of the lease in ms since the epoch (server clock), when acquired. */
   expire?: number
+  /** The holding removed to take the lock (a takeover or a forced acquire). */
+  replaced?: ReplacedHolding
   error?: Failure
 }
 
@@ -54,6 +79,33 @@ export declare function closeAll(): Promise<void>
 
 /** Commands sent per command name, while `MONGOOSE_DISTRIBUTED_LOCK_MONITOR` is set. */
 export declare function commandCounts(): Record<string, number>
+
+/** The limits and error codes, defined once in the core. */
+export declare function constants(): Constants
+
+/** The limits and codes the JS layer must agree with: defined once, here. */
+export interface Constants {
+  maxNameBytes: number
+  maxDateMs: number
+  defaultCollection: string
+  defaultHistoryCollection: string
+  /** Every error `code` the package uses, with what it means. */
+  errorCodes: Array<ErrorCodeInfo>
+}
+
+export interface ErrorCodeInfo {
+  code: string
+  meaning: string
+}
+
+export interface ExtendReply {
+  extended: boolean
+  /** The new end of the lease, ms since the epoch (server clock), when extended. */
+  expire?: number
+  /** Why not, when the lock is no longer ours. */
+  reason?: string
+  error?: Failure
+}
 
 /** Why an operation failed. */
 export interface Failure {
@@ -72,6 +124,16 @@ export interface Failure {
   unresolvedLockId?: string
 }
 
+export interface IndexesReply {
+  /** `db.collection`. */
+  namespace?: string
+  /** The TTL index on `expire` is in place. */
+  ttl: boolean
+  /** Why there is no TTL index, when there is none. */
+  ttlNote?: string
+  error?: Failure
+}
+
 /** Whether this binary is a debug build (it then has test-only panic triggers). */
 export declare function isDebugBuild(): boolean
 
@@ -84,10 +146,25 @@ export declare function noop(): Promise<number>
 /** How many pooled clients are open (tests of the connection's life). */
 export declare function openClients(): number
 
+export declare function releaseAbortSwitch(id: number): void
+
 export interface ReleaseReply {
-  /** The lock had expired before the release (0.0.x `lockTimeouted`). */
+  /** The lock was no longer ours (0.0.x `lockTimeouted`). */
   timedOut: boolean
+  /** Why, when `timed_out`: `expired`, `taken`, `forced` or `deleted`. */
+  reason?: string
   error?: Failure
 }
 
+export interface ReplacedHolding {
+  lockId: string
+  /** `taken` (its lease had ended) or `forced`. */
+  how: string
+  /** When it ended, ms since the epoch (server clock). */
+  ended: number
+}
+
 export declare function resetCommandCounts(): void
+
+/** Lines for the application's debug log, kept since the last call. */
+export declare function takeNotes(): Array<string>

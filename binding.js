@@ -836,9 +836,14 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.LockStore = nativeBinding.LockStore
+module.exports.abort = nativeBinding.abort
+module.exports.abortSwitch = nativeBinding.abortSwitch
 module.exports.closeAll = nativeBinding.closeAll
 module.exports.commandCounts = nativeBinding.commandCounts
+module.exports.constants = nativeBinding.constants
 module.exports.isDebugBuild = nativeBinding.isDebugBuild
 module.exports.noop = nativeBinding.noop
 module.exports.openClients = nativeBinding.openClients
+module.exports.releaseAbortSwitch = nativeBinding.releaseAbortSwitch
 module.exports.resetCommandCounts = nativeBinding.resetCommandCounts
+module.exports.takeNotes = nativeBinding.takeNotes

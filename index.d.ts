@@ -1,42 +1,189 @@
 // Type definitions for mongoose-distributed-lock 1.x
+//
+// Units: every duration is in milliseconds (ms); every point in time (lease
+// ends, `timeAquired`, 'extended') is ms since the epoch on the SERVER's
+// clock, not this process's. "0.0.x" marks what comes unchanged from the
+// JavaScript package this one replaces; "MongoDB" marks what comes from the
+// server or its driver.
+
+/// <reference types="node" />
+import { EventEmitter } from 'events'
 
 declare namespace Lock {
-  interface LockOptions {
-    /** Longest time (ms) a lock is held before others may take it. Default 60000; falsy takes the default. */
-    timeout?: number
-    /** Pause (ms) between the tries of `pollAcquire`. Default 500; falsy takes the default. */
-    pollInterval?: number
-    /** A MongoDB connection string to use instead of the application's mongoose connection. */
+  /**
+   * What the lock reads a connection from: a mongoose `Connection`
+   * (`mongoose.connection`, `mongoose.createConnection(…)`), mongoose 4.2.9
+   * or later. Only its shape matters, so this package does not depend on
+   * mongoose's own types.
+   */
+  interface MongooseConnectionLike {
+    readyState: number
+  }
+
+  /** Where a lock's documents live. */
+  interface CollectionOptions {
+    /**
+     * A MongoDB connection string for the lock alone, instead of the
+     * application's mongoose connection (see the README, "Connection
+     * settings"). Parsed by the Rust driver; `socketTimeoutMS`/`timeoutMS`
+     * bound each lock call.
+     */
     uri?: string
-    /** A mongoose `Connection` (from `mongoose.createConnection()`) to use; its server and database. */
-    connection?: { readyState: number }
+    /**
+     * A mongoose `Connection` to use: the lock connects exactly as it does
+     * (same servers, database, TLS, credentials, …) and closes with it.
+     */
+    connection?: MongooseConnectionLike
+    /**
+     * The collection of the lock documents. Default `'distributedlocks'`
+     * (0.0.x's). Locks in different collections never interact, even with
+     * the same name.
+     */
+    collection?: string
+    /**
+     * Keep a TTL index on `expire` (`expireAfterSeconds: 0`) so the documents
+     * of holders that died disappear by themselves (MongoDB's TTL monitor,
+     * about once a minute). Default `true`. A server that refuses it
+     * (FerretDB 1.x) is detected and logged once under
+     * `DEBUG=mongoose-distributed-lock`; no call ever fails for it. Takeover
+     * of an expired lock never waits for the TTL monitor.
+     */
+    ttl?: boolean
+  }
+
+  /** Options of `Lock(name, options)`. */
+  interface LockOptions extends CollectionOptions {
+    /**
+     * Longest time (ms) a lock is held before others may take it over: the
+     * lease. Default 60000; a falsy value takes the default (0.0.x).
+     */
+    timeout?: number
+    /**
+     * Pause (ms) between the tries of `pollAcquire`. Default 500; a falsy
+     * value takes the default (0.0.x). At most 2³¹−1.
+     */
+    pollInterval?: number
+    /**
+     * Record every holding in a history collection: `true` for
+     * `'distributedlocks_history'`, or a collection name. One
+     * {@link HistoryRecord} per holding, with server times. Its writes never
+     * delay or fail a lock call (failures are only logged). Default off.
+     */
+    history?: boolean | string
+    /**
+     * Renew the lease while the lock is held: `true` renews every
+     * `timeout / 3` ms, a number is the period in ms (1 to 2³¹−1). Runs on the
+     * JS event loop on purpose: a process whose event loop is frozen longer
+     * than its lease loses the lock ('lost') instead of keeping it. A refused
+     * renewal emits 'lost' and stops; a failed one (no answer) is retried
+     * until the lease would be over, then 'lost' with `'expired'`. Its timers
+     * never keep Node alive. Default off.
+     */
+    keepAlive?: boolean | number
+  }
+
+  /** Options of `Lock.ensureIndexes([options])`: where, and whether to have the TTL index. */
+  interface EnsureIndexesOptions extends CollectionOptions {}
+
+  /** What `Lock.ensureIndexes()` resolves with. */
+  interface EnsureIndexesResult {
+    /** The namespace, `'<database>.<collection>'`. */
+    collection: string
+    /** Whether the TTL index on `expire` is in place (false when `ttl: false` or the server refuses it). */
+    ttl: boolean
+  }
+
+  /** Options of `pollAcquire([options])`. */
+  interface PollAcquireOptions {
+    /**
+     * Tries at most this many times (≥ 1), `pollInterval` ms apart; `Infinity`
+     * waits until the lock is taken. Default: the instance's
+     * `probeMaxAttempts` (0.0.x's bound).
+     */
+    maxAttempts?: number
+    /**
+     * Ends the wait: the call rejects with an {@link AbortError} (at once if
+     * already aborted), leaving no lock document, timer or native work behind.
+     */
+    signal?: AbortSignal
   }
 
   /**
-   * Stable `code` of every Error this package makes. Server errors instead
-   * carry the server's numeric code (`err.code === 11000`, `err.codeName`),
-   * as the Node driver's `MongoServerError` does.
+   * Why this instance's holding ended without a release in time (the reason
+   * of 'lost', and of a release that answers `lockTimeouted = true`):
+   * - `'expired'`: its lease ran out (and nobody has taken it over yet, or no more is known);
+   * - `'taken'`: another holder took it over after the lease ran out;
+   * - `'forced'`: another instance's `forceAcquire()` removed it while the lease ran;
+   * - `'deleted'`: its document vanished while the lease ran (deleted by hand,
+   *   collection dropped, or a 0.0.x-style removal that leaves no mark).
+   */
+  type LostReason = 'expired' | 'taken' | 'forced' | 'deleted'
+
+  /** How a holding ended, in a {@link HistoryRecord}. */
+  type HistoryEnd = 'released' | LostReason
+
+  /**
+   * One document of the history collection (`history` option), one per
+   * holding, keyed by the lock id. `Id` is your driver's ObjectId type.
+   */
+  interface HistoryRecord<Id = unknown> {
+    _id: Id
+    name: string
+    lockId: Id
+    /** The process that held it. */
+    holder?: { host: string, pid: number }
+    /** Server time the holding began. */
+    acquired?: Date
+    /** Server time it ended (absent while held). */
+    ended?: Date
+    how?: HistoryEnd
+  }
+
+  /**
+   * A lock document, as 0.0.x writes it too. `forcedFrom` is the `_id` of the
+   * holding a `forceAcquire()` removed (0.0.x ignores the field).
+   */
+  interface LockDocument<Id = unknown> {
+    _id: Id
+    name: string
+    /** End of the lease (server clock). */
+    expire: Date
+    /** When it was taken (server clock). */
+    inserted: Date
+    forcedFrom?: Id
+  }
+
+  /**
+   * The stable `code` of every Error this package makes: exactly the core's
+   * list (src/error.rs `ERROR_CODES`), also `Lock.codes`. Server errors
+   * carry the server's numeric code instead (see {@link LockError}).
    *
-   * - `ERR_MISSING_NAME`          `missing_name`: the name is falsy.
-   * - `ERR_INVALID_NAME`          TypeError: the name is not a string or finite number (an object such as
-   *                               `{ $gt: '' }` is never sent to the server), or it has a lone surrogate,
-   *                               a NUL character, or more than 1000 UTF-8 bytes (RangeError).
-   * - `ERR_INVALID_OPTION`        TypeError/RangeError: `timeout`, `pollInterval`, `probeMaxAttempts`,
-   *                               `uri` or `connection` is not usable (negative, NaN, not a number,
-   *                               Infinity, beyond the largest Date or beyond setTimeout's limit).
-   * - `ERR_INVALID_CALLBACK`      TypeError: the callback is not a function.
+   * - `ERR_MISSING_NAME`          `missing_name` (0.0.x): the name is falsy.
+   * - `ERR_INVALID_NAME`          TypeError: not a string or finite number (`{ $gt: '' }` never reaches a
+   *                               query), a lone surrogate or NUL; RangeError past 1000 UTF-8 bytes.
+   * - `ERR_INVALID_OPTION`        TypeError/RangeError: an option, property or argument is not usable.
+   * - `ERR_INVALID_CALLBACK`      TypeError, thrown at once: the callback is not a function.
    * - `ERR_INVALID_LOCK_ID`       TypeError: `lockId` was set to something that is not an ObjectId's hex.
-   * - `ERR_LOCK_ALREADY_ACQUIRED` `lock_already_aquired`: this instance already holds the lock.
-   * - `ERR_LOCK_NOT_ACQUIRED`     `releasing_not_aquired_lock`: release without holding the lock.
-   * - `ERR_POLL_TIMEOUT`          `timeout in pollAquire for lock name<name>` (0.0.1's text, no space).
+   * - `ERR_LOCK_ALREADY_ACQUIRED` `lock_already_aquired` (0.0.x): this instance holds the lock (or lost
+   *                               it and has not called release() yet).
+   * - `ERR_LOCK_NOT_ACQUIRED`     `releasing_not_aquired_lock` (0.0.x) / `extending_not_aquired_lock`.
+   * - `ERR_POLL_TIMEOUT`          `timeout in pollAquire for lock name<name>` (0.0.x's text, no space).
    * - `ERR_NO_CONNECTION`         `no_connection: …`: no mongoose connection, option or MONGODB_URI.
-   * - `ERR_INVALID_URI`           the connection string cannot be parsed.
-   * - `ERR_INDEX`                 the unique index on `name` is missing and cannot be built.
+   * - `ERR_CONNECTION_CLOSED`     `connection_closed: …`: the lock's connection was closed
+   *                               (`mongoose.disconnect()`, `connection.close()`, `Lock.close()`).
+   * - `ERR_INVALID_URI`           the connection string or settings cannot be used.
+   * - `ERR_UNSUPPORTED_CONNECTION_OPTION` `unsupported_connection_option: …`: a connection setting the
+   *                               lock cannot reproduce; `err.options` names them. Give the lock a `uri`.
+   * - `ERR_TLS_CONFIG`            the TLS settings cannot be used (a CA or key file that cannot be read).
+   * - `ERR_SERVER_VERSION`        the server is older than MongoDB 4.4 (the Rust driver's minimum).
+   * - `ERR_INDEX`                 the unique index on `name` is missing and cannot be built, or an
+   *                               existing `name_1` is non-unique or partial (unsafe); nothing is acquired.
+   * - `ERR_MONGODB_SERVER`        a server error without a numeric code.
    * - `ERR_MONGODB_NETWORK`       the server cannot be reached, or the connection broke.
-   * - `ERR_MONGODB_TIMEOUT`       an acquire or release took longer than the connection string's
-   *                               `socketTimeoutMS` (60 s when unset): the server stopped answering.
+   * - `ERR_MONGODB_TIMEOUT`       the call took longer than `socketTimeoutMS` (60 s when unset).
    * - `ERR_MONGODB`               another driver error.
    * - `ERR_INTERNAL`              a bug in the native core (a caught panic); the process lives on.
+   * - `ABORT_ERR`                 the call was aborted by its AbortSignal (`name` is `'AbortError'`, as Node's).
    */
   type ErrorCode =
     | 'ERR_MISSING_NAME'
@@ -48,63 +195,219 @@ declare namespace Lock {
     | 'ERR_LOCK_NOT_ACQUIRED'
     | 'ERR_POLL_TIMEOUT'
     | 'ERR_NO_CONNECTION'
+    | 'ERR_CONNECTION_CLOSED'
     | 'ERR_INVALID_URI'
+    | 'ERR_UNSUPPORTED_CONNECTION_OPTION'
+    | 'ERR_TLS_CONFIG'
+    | 'ERR_SERVER_VERSION'
     | 'ERR_INDEX'
     | 'ERR_MONGODB_SERVER'
     | 'ERR_MONGODB_NETWORK'
     | 'ERR_MONGODB_TIMEOUT'
     | 'ERR_MONGODB'
     | 'ERR_INTERNAL'
+    | 'ABORT_ERR'
+
+  /**
+   * `Lock.codes`: each code by its name without `ERR_` / `_ERR`
+   * (`codes.MISSING_NAME === 'ERR_MISSING_NAME'`, `codes.ABORT === 'ABORT_ERR'`).
+   */
+  type Codes = {
+    readonly [C in ErrorCode as C extends `ERR_${infer N}` ? N : C extends `${infer N}_ERR` ? N : never]: C
+  }
 
   interface LockError extends Error {
-    /** One of {@link ErrorCode}, or the server's numeric error code for server errors. */
+    /**
+     * One of {@link ErrorCode}; for a server error, the server's numeric code
+     * (`11000`, `13`, …) as the Node driver's `MongoServerError` has it
+     * (`name` is then `'MongoServerError'`).
+     */
     code: ErrorCode | number
-    /** The server's name for its error code, for server errors. */
+    /** The server's name for its code (`'Unauthorized'`, …), for server errors. */
     codeName?: string
     /** The driver's error labels, when there are any. */
     errorLabels?: string[]
+    /** `ERR_UNSUPPORTED_CONNECTION_OPTION` from a mongoose connection: the settings refused, by name. */
+    options?: string[]
+    /** The underlying error (the connection's own, or the AbortSignal's `reason`). */
+    cause?: unknown
   }
 
+  /** How an aborted `pollAcquire` rejects (as Node's own APIs do). */
+  interface AbortError extends LockError {
+    name: 'AbortError'
+    code: 'ABORT_ERR'
+  }
+
+  /**
+   * Node-style callback: called asynchronously, exactly once. `value` is
+   * `undefined` on error, except `pollAcquire`'s timeout, which comes with
+   * `false` (0.0.x).
+   */
   type Callback<T> = (err: LockError | null, value?: T) => void
 
-  interface Lock {
-    /** The lock's name, as given (a number names the same lock as its decimal string). */
+  /** The events of a Lock, with their listeners' arguments. */
+  interface LockEvents {
+    /** The lock was taken (`acquire`, `pollAcquire`, `forceAcquire`): the lock document's id (hex). */
+    acquired: [lockId: string]
+    /** `release()` ended the holding: 0.0.x's `lockTimeouted` (true when it was no longer ours). */
+    released: [lockTimeouted: boolean]
+    /** The lease was renewed (`extend()` or the keep-alive): its new end, ms since the epoch, server clock. */
+    extended: [expire: number]
+    /** A `pollAcquire` gave up (emitted just before it fails with `ERR_POLL_TIMEOUT`). */
+    timeout: []
+    /**
+     * The holding is no longer ours, found by a call (`extend`, `release`)
+     * or the keep-alive. Once per lost holding.
+     */
+    lost: [reason: LostReason]
+  }
+
+  /**
+   * A distributed lock on one name. An EventEmitter of {@link LockEvents};
+   * it never emits 'error', and listeners never keep Node alive.
+   *
+   * Every method takes an optional callback; without one it returns a
+   * Promise of the same value, rejected with the same Error.
+   */
+  interface Lock extends EventEmitter {
+    /** The lock's name (a number names the same lock as its decimal string, 0.0.x). */
     name: string | number
-    /** Hex string of the lock document's ObjectId while this instance holds the lock, else `null`. */
+    /**
+     * Hex string of the lock document's ObjectId while this instance holds
+     * the lock (and after a loss, until `release()`), else `null` (0.0.x).
+     */
     lockId: string | null
-    /** Server time (ms since the epoch) at which the lock was acquired, else `null`. */
+    /** When the lock was acquired: ms since the epoch, server clock; else `null` (0.0.x spelling). */
     timeAquired: number | null
+    /** The lease, ms (0.0.x). A change applies from the next call. */
     timeout: number
+    /** Pause between `pollAcquire` tries, ms (0.0.x). */
     pollInterval: number
-    /** Tries `pollAcquire` makes: `timeout / pollInterval + 2`, computed at construction. */
+    /** Tries `pollAcquire` makes by default: `timeout / pollInterval + 2`, computed at construction (0.0.x). */
     probeMaxAttempts: number
 
-    /** One try: `true` when acquired, `false` when someone else holds the lock. */
+    /**
+     * One try: `true` when taken, `false` when someone else holds it
+     * (0.0.x). Rejects with `lock_already_aquired` when this instance holds it.
+     */
     acquire(): Promise<boolean>
     acquire(callback: Callback<boolean>): void
 
-    /** Tries every `pollInterval` ms, up to `probeMaxAttempts` times; then fails with `ERR_POLL_TIMEOUT` (and `false`). */
-    pollAcquire(): Promise<boolean>
+    /**
+     * Tries every `pollInterval` ms until taken (`true`) or `maxAttempts`
+     * tries are used up: then 'timeout' and `ERR_POLL_TIMEOUT` (a callback
+     * gets `(err, false)`). A release of the same name in this process wakes
+     * the wait at once.
+     */
+    pollAcquire(options?: PollAcquireOptions): Promise<boolean>
     pollAcquire(callback: Callback<boolean>): void
-    /** 0.0.x spelling of {@link pollAcquire}. */
-    pollAquire(): Promise<boolean>
+    pollAcquire(options: PollAcquireOptions | undefined, callback: Callback<boolean>): void
+    /** 0.0.x's spelling of {@link pollAcquire}. */
+    pollAquire(options?: PollAcquireOptions): Promise<boolean>
     pollAquire(callback: Callback<boolean>): void
+    pollAquire(options: PollAcquireOptions | undefined, callback: Callback<boolean>): void
 
-    /** `false` when released in time, `true` when the lock had already expired (`lockTimeouted`). */
+    /**
+     * Takes the lock whoever holds it: the holder's document is removed by
+     * its exact `_id`, then a new one inserted (with `forcedFrom`). Resolves
+     * `true` (`false` only if other acquirers kept winning the name for 8
+     * rounds in a row). The previous holder gets 'lost' (`'forced'`) and its
+     * `release()` answers `lockTimeouted = true`. Rejects with
+     * `lock_already_aquired` when this instance holds it.
+     */
+    forceAcquire(): Promise<boolean>
+    forceAcquire(callback: Callback<boolean>): void
+
+    /**
+     * Renews the lease to `ms` (default `timeout`) from now, on the server's
+     * clock, in one round trip: `true` (and 'extended'), or `false` when the
+     * lock is no longer ours (and 'lost'; also when less than
+     * min(500 ms, ms / 4) of the lease was left). Rejects with
+     * `extending_not_aquired_lock` (`ERR_LOCK_NOT_ACQUIRED`) when not held.
+     */
+    extend(ms?: number): Promise<boolean>
+    extend(callback: Callback<boolean>): void
+    extend(ms: number | undefined, callback: Callback<boolean>): void
+
+    /**
+     * Releases the lock (stopping the keep-alive first): `false` when
+     * released in time, `true` when it was no longer ours (0.0.x's
+     * `lockTimeouted`). Either way `lockId` and `timeAquired` become `null`.
+     * Rejects with `releasing_not_aquired_lock` when not held.
+     */
     release(): Promise<boolean>
     release(callback: Callback<boolean>): void
+
+    on(event: 'acquired', listener: (lockId: string) => void): this
+    on(event: 'released', listener: (lockTimeouted: boolean) => void): this
+    on(event: 'extended', listener: (expire: number) => void): this
+    on(event: 'timeout', listener: () => void): this
+    on(event: 'lost', listener: (reason: LostReason) => void): this
+
+    once(event: 'acquired', listener: (lockId: string) => void): this
+    once(event: 'released', listener: (lockTimeouted: boolean) => void): this
+    once(event: 'extended', listener: (expire: number) => void): this
+    once(event: 'timeout', listener: () => void): this
+    once(event: 'lost', listener: (reason: LostReason) => void): this
+
+    addListener(event: 'acquired', listener: (lockId: string) => void): this
+    addListener(event: 'released', listener: (lockTimeouted: boolean) => void): this
+    addListener(event: 'extended', listener: (expire: number) => void): this
+    addListener(event: 'timeout', listener: () => void): this
+    addListener(event: 'lost', listener: (reason: LostReason) => void): this
+
+    prependListener(event: 'acquired', listener: (lockId: string) => void): this
+    prependListener(event: 'released', listener: (lockTimeouted: boolean) => void): this
+    prependListener(event: 'extended', listener: (expire: number) => void): this
+    prependListener(event: 'timeout', listener: () => void): this
+    prependListener(event: 'lost', listener: (reason: LostReason) => void): this
+
+    prependOnceListener(event: 'acquired', listener: (lockId: string) => void): this
+    prependOnceListener(event: 'released', listener: (lockTimeouted: boolean) => void): this
+    prependOnceListener(event: 'extended', listener: (expire: number) => void): this
+    prependOnceListener(event: 'timeout', listener: () => void): this
+    prependOnceListener(event: 'lost', listener: (reason: LostReason) => void): this
+
+    off(event: 'acquired', listener: (lockId: string) => void): this
+    off(event: 'released', listener: (lockTimeouted: boolean) => void): this
+    off(event: 'extended', listener: (expire: number) => void): this
+    off(event: 'timeout', listener: () => void): this
+    off(event: 'lost', listener: (reason: LostReason) => void): this
+
+    removeListener(event: 'acquired', listener: (lockId: string) => void): this
+    removeListener(event: 'released', listener: (lockTimeouted: boolean) => void): this
+    removeListener(event: 'extended', listener: (expire: number) => void): this
+    removeListener(event: 'timeout', listener: () => void): this
+    removeListener(event: 'lost', listener: (reason: LostReason) => void): this
   }
 
   interface LockFactory {
+    /** Creates a lock, with or without `new` (0.0.x). Throws on a bad name or option. */
     (name: string | number, options?: LockOptions): Lock
     new (name: string | number, options?: LockOptions): Lock
+    readonly prototype: Lock
     readonly Lock: LockFactory
     readonly default: LockFactory
-    /** The error codes, by name. */
-    readonly codes: Readonly<Record<string, ErrorCode>>
-    /** Closes every pooled connection; locks used afterwards connect again. */
+    /** Every error code, by name. */
+    readonly codes: Codes
+
+    /**
+     * Ensures a lock collection's indexes now (a deploy step; otherwise they
+     * are ensured before the first acquire): the unique index on `name` and,
+     * unless `ttl: false`, the TTL index on `expire`. Rejects with
+     * `ERR_INDEX` when an existing `name_1` index is non-unique or partial.
+     */
+    ensureIndexes(options?: EnsureIndexesOptions): Promise<EnsureIndexesResult>
+    ensureIndexes(callback: Callback<EnsureIndexesResult>): void
+    ensureIndexes(options: EnsureIndexesOptions | undefined, callback: Callback<EnsureIndexesResult>): void
+
+    /**
+     * Closes every pooled connection; waits in progress end with
+     * `ERR_CONNECTION_CLOSED`. Locks used afterwards connect again.
+     */
     close(): Promise<void>
-    close(callback: (err: Error | null) => void): void
+    close(callback: (err: LockError | null) => void): void
   }
 }
 

@@ -86,6 +86,23 @@ test('a frozen JS thread loses the lock instead of keeping it (keep-alive runs o
   expect(await other.release()).toBe(false)
 })
 
+test('closing the connection stops renewing: no new client is opened, and lost (expired) comes at the lease end', async () => {
+  const name = fresh()
+  const lock = Lock(name, { uri, timeout: 600, keepAlive: 50 })
+  const seen = recorder(lock)
+  await lock.acquire()
+  await waitFor(() => seen.some(([e]) => e === 'extended'))
+  await Lock.close()
+  const closedAt = Date.now()
+  await waitFor(() => seen.some(([e]) => e === 'lost'), { timeoutMs: 5000 })
+  expect(native.openClients()).toBe(0)
+  const [, reason, lostAt] = seen.find(([e]) => e === 'lost')
+  expect(reason).toBe('expired')
+  expect(lostAt - closedAt).toBeLessThan(600 + 1000)
+  // release() then goes through the lock's current connection and tells the truth.
+  expect(await lock.release()).toBe(true)
+})
+
 describe('through a cut connection', () => {
   let fp
   beforeAll(async () => { fp = await faultProxy(uri) })

@@ -172,7 +172,9 @@ function startRenewing (lock, holding) {
  * when no answer came (the error is logged; the caller decides).
  */
 async function renew (lock, holding, ms, { rethrow = false } = {}) {
-  const reply = await holding.store.extend(holding.id, holding.name, holding.expire, check.leaseMs(ms, lock.timeout))
+  if (holding.store.closed && !rethrow) return null // the keep-alive's connection closed: no answer will come
+  const store = holding.store.closed ? await resolveStore(lock[kState].where) : holding.store
+  const reply = await store.extend(holding.id, holding.name, holding.expire, check.leaseMs(ms, lock.timeout))
   if (reply.error) {
     const error = errors.fromFailure(reply.error)
     log('%s: extend failed: %s', holding.name, error.message)
@@ -272,7 +274,8 @@ async function release (lock) {
   // The keep-alive stops before the release's round trip; a renewal under
   // way settles first, so none can land after the release.
   if (holding && holding.keepAlive) await holding.keepAlive.stop()
-  const store = holding ? holding.store : await resolveStore(state.where)
+  // The store it was acquired on, unless that one closed: then the current one.
+  const store = holding && !holding.store.closed ? holding.store : await resolveStore(state.where)
   // A lockId set by hand (not from acquire) has no known name or lease.
   const name = holding ? holding.name : check.storedName(lock.name)
   const reply = await store.release(lockId, name, holding ? holding.expire : undefined, Boolean(holding && holding.releaseUnresolved))

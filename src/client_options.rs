@@ -230,9 +230,15 @@ async fn from_uri(uri: &str) -> Result<Built> {
         }
         stripped = without_option(&stripped, option);
     }
-    let options = ClientOptions::parse(&stripped)
-        .await
-        .map_err(|e| parse_error(&e.kind.to_string()))?;
+    let options = ClientOptions::parse(&stripped).await.map_err(|e| {
+        match parse_error(&e.kind.to_string()) {
+            // The driver lowercases the name: give it back as the string has it.
+            LockError::UnsupportedOption { option } => LockError::UnsupportedOption {
+                option: option_key(uri, &option).unwrap_or(option),
+            },
+            other => other,
+        }
+    })?;
     Ok(Built {
         options,
         operation_timeout: bound.map_or(DEFAULT_OPERATION_TIMEOUT, Duration::from_millis),
@@ -593,6 +599,16 @@ fn option_value<'a>(uri: &'a str, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The spelling of option `key` (compared case-insensitively) in a connection string.
+fn option_key(uri: &str, key: &str) -> Option<String> {
+    let query = uri.split_once('?')?.1;
+    query
+        .split(['&', ';'])
+        .map(|pair| pair.split_once('=').map_or(pair, |(k, _)| k))
+        .find(|k| k.eq_ignore_ascii_case(key))
+        .map(str::to_string)
+}
+
 /// The connection string without option `key` (compared case-insensitively).
 fn without_option(uri: &str, key: &str) -> String {
     let Some((base, query)) = uri.split_once('?') else {
@@ -699,13 +715,13 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code(), "ERR_UNSUPPORTED_CONNECTION_OPTION");
         assert!(
-            err.to_string().contains("tlsallowinvalidhostnames"),
+            err.to_string().contains("tlsAllowInvalidHostnames"),
             "{err}"
         );
         let err = build(&ClientSpec::from_uri("mongodb://h/?bogusOption=1"))
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("bogusoption"), "{err}");
+        assert!(err.to_string().contains("bogusOption"), "{err}");
         assert!(build(&ClientSpec::from_uri("localhost:27017"))
             .await
             .is_err());
