@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use mongoose_distributed_lock::client_options::ClientSpec;
 use mongoose_distributed_lock::connection::Target;
-use mongoose_distributed_lock::protocol::{Holding, Locks};
+use mongoose_distributed_lock::protocol::{Holding, Locks, Outcome};
 
 #[tokio::main]
 async fn main() {
@@ -41,11 +41,9 @@ async fn main() {
 }
 
 async fn cycle(locks: &Locks, name: &str) {
-    let held = locks
-        .acquire(name, 60_000, &[])
-        .await
-        .unwrap()
-        .expect("free");
+    let Outcome::Acquired(held) = locks.acquire(name, 60_000, &[], None).await.unwrap() else {
+        panic!("the name is free");
+    };
     let holding = Holding {
         lock_id: held.lock_id,
         name,

@@ -2,10 +2,8 @@
 // The opt-in history of holdings (`history: true` or a collection name): one
 // record per holding, written by the core. These writes are started and never
 // awaited: they cannot delay or fail a lock call; a failure is only logged.
-const os = require('os')
 const { log } = require('./log')
 
-const HOST = os.hostname()
 // The start write of each holding under way, so that its end is written after it.
 const starting = new Map() // lockId -> Promise
 
@@ -17,7 +15,7 @@ const unexpected = (what) => (err) => log('history: %s failed: %s', what, err &&
 /** A holding began. */
 function started (store, lockId, name, acquired) {
   if (!store.history) return
-  const write = store.recordStart(lockId, name, acquired, HOST, process.pid).then(logged('start'), unexpected('start'))
+  const write = store.recordStart(lockId, name, acquired).then(logged('start'), unexpected('start'))
   starting.set(lockId, write)
   write.then(() => { if (starting.get(lockId) === write) starting.delete(lockId) })
 }

@@ -22,10 +22,11 @@ const MIN_RETRY_MS = 50
  * Starts renewing. `renew()` resolves `true` (renewed), `false` (the lock is
  * no longer ours: stop), or rejects (no answer). `leaseEnd()` is the lease's
  * end on `performance.now()`'s clock. `onExpired()` is called when failed
- * renewals outlast the lease. Returns `{ stop }`: `stop()` cancels the next
+ * renewals outlast the lease, or when the lease runs out after `until` (a
+ * `performance.now()` time: maxHoldTime), past which nothing is renewed. Returns `{ stop }`: `stop()` cancels the next
  * renewal at once and resolves once one under way has settled.
  */
-function startKeepAlive ({ period, renew, leaseEnd, onExpired }) {
+function startKeepAlive ({ period, renew, leaseEnd, onExpired, until = Infinity }) {
   let timer = null
   let stopped = false
   let running = Promise.resolve()
@@ -38,6 +39,12 @@ function startKeepAlive ({ period, renew, leaseEnd, onExpired }) {
   function tick () {
     timer = null
     if (stopped) return
+    if (performance.now() >= until) {
+      // maxHoldTime: renew no more; the lease runs out, and that is a loss.
+      timer = setTimeout(() => { if (!stopped) { stopped = true; onExpired() } }, Math.max(0, leaseEnd() - performance.now()))
+      timer.unref()
+      return
+    }
     running = Promise.resolve().then(renew).then(
       (renewed) => { if (renewed && !stopped) schedule(period) },
       () => {

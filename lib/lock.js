@@ -25,8 +25,17 @@ const MAX_UNRESOLVED = 16
 function newState (opts) {
   return {
     // Where the lock lives: uri/connection, collection, ttl, history.
-    where: { uri: opts.uri, connection: opts.connection, collection: opts.collection, ttl: opts.ttl, history: opts.history },
+    where: {
+      uri: opts.uri,
+      connection: opts.connection,
+      collection: opts.collection,
+      ttl: opts.ttl,
+      history: opts.history,
+      owner: opts.owner,
+      writeConcern: opts.writeConcern
+    },
     keepAlive: opts.keepAlive,
+    maxHoldTime: opts.maxHoldTime,
     // What this instance holds (see holdingOf), or null.
     holding: null,
     // Inserts of this instance that got no reply: { name, ids }.
@@ -154,9 +163,11 @@ function lose (lock, holding, reason) {
 }
 
 function startRenewing (lock, holding) {
-  const period = lock[kState].keepAlive === true ? lock.timeout / 3 : lock[kState].keepAlive
+  const { keepAlive, maxHoldTime } = lock[kState]
+  const period = keepAlive === true ? lock.timeout / 3 : keepAlive
   holding.keepAlive = startKeepAlive({
     period,
+    until: maxHoldTime === undefined ? Infinity : performance.now() + maxHoldTime,
     leaseEnd: () => holding.leaseEnd,
     onExpired: () => lose(lock, holding, 'expired'),
     renew: async () => {
@@ -215,9 +226,25 @@ async function acquireOnce (lock, pinned, signal) {
     await store.release(reply.lockId, name, reply.expire, false)
     throw errors.aborted(signal)
   }
-  if (!reply.acquired) return { acquired: false, store, name }
+  if (!reply.acquired) return { acquired: false, store, name, holderExpiresIn: reply.holderExpiresIn }
   hold(lock, store, name, reply)
   return { acquired: true }
+}
+
+// Jitter added to every pause, at most this much (or a tenth of the pause):
+// many waiters do not all come back in the same millisecond.
+const MAX_JITTER_MS = 25
+
+/**
+ * How long to pause before the next try: `pollInterval`, or less when the
+ * holder's lease ends sooner (server clock), so that a dead holder's lock is
+ * taken right at its expiry; plus jitter.
+ */
+function pauseFor (pollInterval, holderExpiresIn) {
+  const until = holderExpiresIn === undefined || holderExpiresIn === null
+    ? pollInterval
+    : Math.min(pollInterval, Math.max(0, holderExpiresIn) + 1)
+  return until + Math.random() * Math.min(MAX_JITTER_MS, pollInterval / 10)
 }
 
 /** The native acquire, stopped in the core when `signal` fires. */
@@ -249,7 +276,7 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
     }
     // Closed while the attempt ran: no pause, the wait is over.
     if (store.closed) throw errors.connectionClosed()
-    await wait.pause(store, attempt.name, check.pollInterval(lock.pollInterval), signal)
+    await wait.pause(store, attempt.name, pauseFor(check.pollInterval(lock.pollInterval), attempt.holderExpiresIn), signal)
     if (store.closed) throw errors.connectionClosed()
   }
 }
@@ -366,6 +393,53 @@ Lock.prototype.extend = function (ms, callback) {
   if (typeof ms === 'function' && callback === undefined) [ms, callback] = [undefined, ms]
   check.callback(callback)
   return deliver(extend(this, ms), callback)
+}
+
+/** Who holds `name` now, through the store for `where` (one round trip). */
+async function status (where, name) {
+  const store = await resolveStore(where)
+  const reply = await store.status(check.storedName(name))
+  if (reply.error) throw errors.fromFailure(reply.error)
+  return reply
+}
+
+/** Whether anyone holds this lock's name now (a live lease; one round trip). */
+Lock.prototype.isLocked = function (callback) {
+  check.callback(callback)
+  return deliver(status(this[kState].where, this.name).then((s) => s.held), callback)
+}
+
+/**
+ * Ms left on the current holding of this lock's name (ours, or whoever's
+ * holds it), on the server's clock; `null` when nobody holds it. One round trip.
+ */
+Lock.prototype.expiresIn = function (callback) {
+  check.callback(callback)
+  return deliver(status(this[kState].where, this.name).then((s) => s.held ? s.expiresIn : null), callback)
+}
+
+/**
+ * The current holder of `name`: `{ lockId, host, pid, owner, acquired,
+ * expires }` (times in ms since the epoch, server clock; host, pid and owner
+ * are null for holders that did not record them, as 0.0.x), or `null`.
+ * `options` takes `uri`, `connection` and `collection` like a Lock.
+ */
+Lock.holder = function holder (name, options, callback) {
+  [options, callback] = optionsAndCallback(options, callback)
+  const where = check.storeOptions(check.optionsObject(options))
+  const run = async () => {
+    const s = await status(where, name)
+    if (!s.held) return null
+    return {
+      lockId: s.lockId,
+      host: s.host === undefined ? null : s.host,
+      pid: s.pid === undefined ? null : s.pid,
+      owner: s.owner === undefined ? null : s.owner,
+      acquired: s.acquired === undefined ? null : s.acquired,
+      expires: s.expire
+    }
+  }
+  return deliver(run(), callback)
 }
 
 /**

@@ -86,7 +86,9 @@ function storeOptions (options) {
     connection: optionalConnection(options.connection),
     collection: collectionName(options.collection, 'collection', DEFAULT_COLLECTION),
     ttl: optionalBoolean(options.ttl, 'ttl', true),
-    history: historyCollection(options.history)
+    history: historyCollection(options.history),
+    owner: owner(options.owner),
+    writeConcern: writeConcern(options.writeConcern)
   }
 }
 
@@ -97,8 +99,56 @@ function lockOptions (options) {
     timeout: withDefault(options.timeout, DEFAULT_TIMEOUT, timeout),
     pollInterval: withDefault(options.pollInterval, DEFAULT_POLL_INTERVAL, pollInterval),
     keepAlive: keepAlive(options.keepAlive),
+    maxHoldTime: optionalDuration(options.maxHoldTime, 'maxHoldTime'),
     ...storeOptions(options)
   }
+}
+
+/** A positive number of ms, or undefined. */
+function optionalDuration (value, what) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_DATE_MS) {
+    throw errors.invalidOption(`${what} must be a positive number of milliseconds, got ${errors.describe(value)}`, typeof value === 'number' ? RangeError : TypeError)
+  }
+  return value
+}
+
+/** `owner`: the application's label for whoever holds the lock (recorded in its document). */
+function owner (value) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string' || value.length > 256 || value.includes('\u0000')) {
+    throw errors.invalidOption(`owner must be a string of at most 256 characters without NUL, got ${errors.describe(value)}`)
+  }
+  return value
+}
+
+/**
+ * `writeConcern` as the driver takes it ({ w, j | journal, wtimeout | wtimeoutMS }),
+ * for the core: `w` as a string. Default (undefined): the core's `{ w: 'majority' }`.
+ * `w: 0` is refused: a lock must know its writes landed.
+ */
+function writeConcern (value) {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw errors.invalidOption(`writeConcern must be an object like { w: 'majority' }, got ${errors.describe(value)}`)
+  }
+  const out = {}
+  const w = value.w
+  if (w !== undefined) {
+    const ok = (typeof w === 'string' && w !== '' && !w.includes('\u0000')) || (Number.isInteger(w) && w >= 1 && w <= 50)
+    if (!ok) throw errors.invalidOption(`writeConcern.w must be 'majority', a tag, or a number of members from 1 (w: 0 is refused: a lock must know its writes landed), got ${errors.describe(w)}`)
+    out.w = String(w)
+  }
+  const journal = value.journal !== undefined ? value.journal : value.j
+  if (journal !== undefined) out.journal = optionalBoolean(journal, 'writeConcern.journal', undefined)
+  const wtimeout = value.wtimeoutMS !== undefined ? value.wtimeoutMS : value.wtimeout
+  if (wtimeout !== undefined) {
+    if (!Number.isInteger(wtimeout) || wtimeout < 0 || wtimeout > 2 ** 32 - 1) {
+      throw errors.invalidOption(`writeConcern.wtimeoutMS must be a whole number of ms, got ${errors.describe(wtimeout)}`)
+    }
+    out.wtimeoutMs = wtimeout
+  }
+  return out
 }
 
 /** A collection name: data, never a query; MongoDB's rules for names. */

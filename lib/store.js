@@ -20,6 +20,7 @@ const wait = require('./wait')
 const { notes } = require('./log')
 const { describeConnection, specKey } = require('./client-spec')
 
+const HOST = require('os').hostname()
 const DEFAULT_BUFFER_TIMEOUT_MS = 10000
 const CONNECTED = 1
 const CONNECTING = 2
@@ -60,9 +61,14 @@ class Store {
     return this.native.ensureIndexes().then(noting)
   }
 
+  /** Who holds `name` now (one round trip). */
+  status (name) {
+    return this.native.status(name).then(noting)
+  }
+
   /** History writes: started, never awaited by a lock call; failures only logged. */
-  recordStart (lockId, name, acquired, host, pid) {
-    return this.native.recordStart(lockId, name, acquired, host, pid)
+  recordStart (lockId, name, acquired) {
+    return this.native.recordStart(lockId, name, acquired)
   }
 
   recordEnd (lockId, name, how, ended) {
@@ -91,11 +97,23 @@ const storesByClient = new Map() // client settings key -> Set<Store> sharing on
 const byConnection = new WeakMap() // mongoose Connection -> { client, store }
 const watched = new WeakSet() // connections whose 'close' we listen to
 
+/** What tells stores of one connection apart: the lock's own store options. */
+function optionsKey (options) {
+  return JSON.stringify([options.collection, options.ttl, options.history || null, options.owner || null, options.writeConcern || null])
+}
+
 /** The store for `where` ({ client, dbName }) and the lock's collection options. */
 function storeFor (where, options) {
-  const target = { ...where, collection: options.collection, ttl: options.ttl, history: options.history }
+  const target = {
+    ...where,
+    collection: options.collection,
+    ttl: options.ttl,
+    history: options.history,
+    holder: { host: HOST, pid: process.pid, owner: options.owner },
+    writeConcern: options.writeConcern
+  }
   const clientKey = specKey(target.client)
-  const key = [clientKey, target.dbName || '', target.collection, target.ttl, target.history || ''].join('\u0000')
+  const key = [clientKey, target.dbName || '', optionsKey(options)].join('\u0000')
   let store = stores.get(key)
   if (!store) {
     store = new Store(target, key, clientKey)
@@ -144,8 +162,7 @@ function storeOf (connection, options) {
     stores = undefined
   }
   if (!stores) byConnection.set(connection, (stores = { client: connection.client, where: null, byOptions: new Map() }))
-  const optionsKey = `${options.collection}\u0000${options.ttl}\u0000${options.history || ''}`
-  const cached = stores.byOptions.get(optionsKey)
+  const cached = stores.byOptions.get(optionsKey(options))
   if (cached && !cached.closed) return cached
   if (!stores.where) {
     const { spec, dbName, refused } = describeConnection(connection)
@@ -154,7 +171,7 @@ function storeOf (connection, options) {
   }
   const store = storeFor(stores.where, options)
   store.connections.add(connection)
-  stores.byOptions.set(optionsKey, store)
+  stores.byOptions.set(optionsKey(options), store)
   if (!watched.has(connection)) {
     watched.add(connection)
     connection.on('close', () => forget(connection))

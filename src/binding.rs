@@ -68,6 +68,26 @@ pub struct AcquireReply {
     pub expire: Option<f64>,
     /// The holding removed to take the lock (a takeover or a forced acquire).
     pub replaced: Option<ReplacedHolding>,
+    /// When not acquired: ms until the current holder's lease ends (server
+    /// clock), when known; a waiter can come back right then.
+    pub holder_expires_in: Option<f64>,
+    pub error: Option<Failure>,
+}
+
+#[napi(object)]
+pub struct StatusReply {
+    /// Whether someone holds the name now (a live lease).
+    pub held: bool,
+    pub lock_id: Option<String>,
+    /// ms since the epoch, server clock.
+    pub acquired: Option<f64>,
+    /// ms since the epoch, server clock.
+    pub expire: Option<f64>,
+    /// ms left on the holder's lease, server clock.
+    pub expires_in: Option<f64>,
+    pub host: Option<String>,
+    pub pid: Option<f64>,
+    pub owner: Option<String>,
     pub error: Option<Failure>,
 }
 
@@ -361,6 +381,38 @@ impl LockStore {
         }
     }
 
+    /// Who holds `name` now, in one round trip.
+    #[napi]
+    pub async fn status(&self, name: String) -> StatusReply {
+        match self
+            .with_locks(move |locks| async move { locks.status(&name).await })
+            .await
+        {
+            Ok(Some(status)) => StatusReply {
+                held: true,
+                lock_id: status.lock_id,
+                acquired: status.acquired_ms.map(|ms| ms as f64),
+                expire: Some(status.expire_ms as f64),
+                expires_in: Some(status.expires_in_ms as f64),
+                host: status.host,
+                pid: status.pid.map(|p| p as f64),
+                owner: status.owner,
+                error: None,
+            },
+            outcome => StatusReply {
+                held: false,
+                lock_id: None,
+                acquired: None,
+                expire: None,
+                expires_in: None,
+                host: None,
+                pid: None,
+                owner: None,
+                error: outcome.err().and_then(failed),
+            },
+        }
+    }
+
     /// Records the start of a holding in the history (when it is on).
     #[napi]
     pub async fn record_start(
@@ -368,14 +420,11 @@ impl LockStore {
         lock_id: String,
         name: String,
         acquired_ms: f64,
-        host: String,
-        pid: u32,
     ) -> Option<Failure> {
         self.with_locks(move |locks| async move {
-            let holder = protocol::HolderInfo { host, pid };
             let acquired_ms = whole_ms(acquired_ms, "acquired")?;
             locks
-                .record_start(self::lock_id(&lock_id)?, &name, acquired_ms, &holder)
+                .record_start(self::lock_id(&lock_id)?, &name, acquired_ms)
                 .await
         })
         .await
@@ -414,9 +463,9 @@ impl LockStore {
     }
 }
 
-fn acquire_reply(outcome: Result<Option<protocol::Acquired>, LockError>) -> AcquireReply {
+fn acquire_reply(outcome: Result<protocol::Outcome, LockError>) -> AcquireReply {
     match outcome {
-        Ok(Some(acquired)) => AcquireReply {
+        Ok(protocol::Outcome::Acquired(acquired)) => AcquireReply {
             acquired: true,
             lock_id: Some(acquired.lock_id.to_hex()),
             time_acquired: Some(acquired.time_acquired_ms as f64),
@@ -426,14 +475,16 @@ fn acquire_reply(outcome: Result<Option<protocol::Acquired>, LockError>) -> Acqu
                 how: r.how.as_str().to_string(),
                 ended: r.ended_ms as f64,
             }),
+            holder_expires_in: None,
             error: None,
         },
-        Ok(None) => AcquireReply {
+        Ok(protocol::Outcome::Held { expires_in_ms }) => AcquireReply {
             acquired: false,
             lock_id: None,
             time_acquired: None,
             expire: None,
             replaced: None,
+            holder_expires_in: expires_in_ms.map(|ms| ms as f64),
             error: None,
         },
         Err(err) => AcquireReply {
@@ -442,6 +493,7 @@ fn acquire_reply(outcome: Result<Option<protocol::Acquired>, LockError>) -> Acqu
             time_acquired: None,
             expire: None,
             replaced: None,
+            holder_expires_in: None,
             error: failed(err),
         },
     }

@@ -34,6 +34,10 @@ pub struct Target {
     pub ttl: Option<bool>,
     /// Collection of the history of holdings, when history is on.
     pub history: Option<String>,
+    /// Who takes locks through this target (recorded in lock documents).
+    pub holder: Option<crate::protocol::HolderInfo>,
+    /// The write concern of lock writes (`{ w: "majority" }` by default).
+    pub write_concern: Option<crate::protocol::WriteConcernSpec>,
 }
 
 /// A client and what belongs with it.
@@ -59,7 +63,11 @@ impl Target {
 }
 
 impl Shared {
-    pub fn collection<T: Send + Sync>(&self, target: &Target) -> Collection<T> {
+    pub fn collection<T: Send + Sync>(
+        &self,
+        target: &Target,
+        options: mongodb::options::CollectionOptions,
+    ) -> Collection<T> {
         let db = target
             .db_name
             .as_deref()
@@ -71,7 +79,9 @@ impl Shared {
             .as_deref()
             .filter(|c| !c.is_empty())
             .unwrap_or(DEFAULT_COLLECTION);
-        self.client.database(db).collection(coll)
+        self.client
+            .database(db)
+            .collection_with_options(coll, options)
     }
 
     pub fn is_closed(&self) -> bool {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 
-use super::{expiry, stored_time, validate_name, Locks, LostReason};
+use super::{expiry, stored_time, validate_name, Locks, LostReason, HOLDER};
 use crate::abort::Abort;
 use crate::error::{LockError, Result, DUPLICATE_KEY};
 
@@ -71,10 +71,21 @@ enum Mode<'a> {
     Force,
 }
 
+/// What one acquire attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Acquired(Acquired),
+    /// Someone else holds the lock; its lease ends in this many ms (server
+    /// clock) when known, so that a waiter can come back right then.
+    Held {
+        expires_in_ms: Option<i64>,
+    },
+}
+
 /// What a look at the holder after a duplicate key found.
 enum Holder {
-    /// Live and respected: the lock is taken.
-    Live,
+    /// Live and respected: the lock is taken, for this many ms more.
+    Live { expires_in_ms: Option<i64> },
     /// Gone, or removed just now: insert again.
     Gone(Option<Replaced>),
 }
@@ -99,8 +110,8 @@ struct InFlight {
 }
 
 impl Locks {
-    /// Tries once to take the lock `name` for `timeout_ms`. `Ok(None)` means
-    /// another holder has it and its lease has not ended. `own` lists lock
+    /// Tries once to take the lock `name` for `timeout_ms`. [`Outcome::Held`]
+    /// means another holder has it and its lease has not ended. `own` lists lock
     /// documents this caller inserted without learning the outcome: one of
     /// them found holding the name is deleted and the name taken afresh.
     ///
@@ -112,15 +123,15 @@ impl Locks {
         timeout_ms: i64,
         own: &[ObjectId],
         abort: Option<&Abort>,
-    ) -> Result<Option<Acquired>> {
+    ) -> Result<Outcome> {
         self.take("acquire", name, timeout_ms, Mode::Respect { own }, abort)
             .await
     }
 
     /// Takes the lock `name` whoever holds it: the holder's document is
     /// removed by its exact `_id`, then ours inserted (with [`FORCED_FROM`]).
-    /// `Ok(None)` only when others kept winning the name for [`MAX_ATTEMPTS`].
-    pub async fn force(&self, name: &str, timeout_ms: i64) -> Result<Option<Acquired>> {
+    /// [`Outcome::Held`] only when others kept winning the name for [`MAX_ATTEMPTS`].
+    pub async fn force(&self, name: &str, timeout_ms: i64) -> Result<Outcome> {
         self.take("forceAcquire", name, timeout_ms, Mode::Force, None)
             .await
     }
@@ -132,7 +143,7 @@ impl Locks {
         timeout_ms: i64,
         mode: Mode<'_>,
         abort: Option<&Abort>,
-    ) -> Result<Option<Acquired>> {
+    ) -> Result<Outcome> {
         let in_flight = Mutex::new(None);
         let work = self.bounded(
             operation,
@@ -168,7 +179,7 @@ impl Locks {
         timeout_ms: i64,
         mode: Mode<'_>,
         in_flight: &Mutex<Option<InFlight>>,
-    ) -> Result<Option<Acquired>> {
+    ) -> Result<Outcome> {
         validate_name(name)?;
         if !self.indexes_ensured() {
             self.ensure_indexes().await?;
@@ -196,6 +207,9 @@ impl Locks {
             {
                 lock.insert(FORCED_FROM, lock_id);
             }
+            if let Some(holder) = &self.holder {
+                lock.insert(HOLDER, holder.to_document());
+            }
             let twin_id = ObjectId::new();
             let twin = doc! {
                 "_id": twin_id,
@@ -214,9 +228,9 @@ impl Locks {
                 *in_flight.lock().unwrap_or_else(|p| p.into_inner()) = None;
             }
             match inserted? {
-                Inserted::Proven => return Ok(Some(acquired)),
+                Inserted::Proven => return Ok(Outcome::Acquired(acquired)),
                 Inserted::Taken => match self.look_at_holder(name, mode).await? {
-                    Holder::Live => return Ok(None),
+                    Holder::Live { expires_in_ms } => return Ok(Outcome::Held { expires_in_ms }),
                     Holder::Gone(None) => {}
                     Holder::Gone(removed) => replaced = removed,
                 },
@@ -244,7 +258,9 @@ impl Locks {
             }
         }
         // Others kept winning the races for this name: report it as taken.
-        Ok(None)
+        Ok(Outcome::Held {
+            expires_in_ms: None,
+        })
     }
 
     /// Inserts the lock, then its twin, in one ordered `insert` command.
@@ -254,6 +270,7 @@ impl Locks {
             "insert": self.coll.name(),
             "documents": [lock, twin],
             "ordered": true,
+            "writeConcern": self.write_concern.clone(),
         };
         let reply = self
             .db()
@@ -278,7 +295,9 @@ impl Locks {
         let holder_id = holder.get("_id").cloned().unwrap_or(Bson::Null);
         let Bson::ObjectId(id) = holder_id else {
             // Not a document a lock wrote: respect it, whatever the mode.
-            return Ok(Holder::Live);
+            return Ok(Holder::Live {
+                expires_in_ms: None,
+            });
         };
         let expire_ms = stored_time(&holder, "expire");
         let now = self.now_ms().await?;
@@ -294,7 +313,11 @@ impl Locks {
                 expire,
             ),
             // Live, or no usable expiry: respect it, as 0.0.x does.
-            (Mode::Respect { .. }, _) => return Ok(Holder::Live),
+            (Mode::Respect { .. }, expire) => {
+                return Ok(Holder::Live {
+                    expires_in_ms: expire.map(|e| e - now),
+                })
+            }
             (Mode::Force, _) => (doc! { "_id": id }, LostReason::Forced, now),
         };
         let removed = self.delete_exact(filter).await? == 1;

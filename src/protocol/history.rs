@@ -14,13 +14,6 @@ use crate::error::{LockError, Result, DUPLICATE_KEY};
 /// name with `_history`.
 pub const DEFAULT_HISTORY_COLLECTION: &str = "distributedlocks_history";
 
-/// Who holds a lock: the process, as the application describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HolderInfo {
-    pub host: String,
-    pub pid: u32,
-}
-
 impl Locks {
     /// Records the start of a holding (no-op when history is off).
     pub async fn record_start(
@@ -28,17 +21,18 @@ impl Locks {
         lock_id: ObjectId,
         name: &str,
         acquired_ms: i64,
-        holder: &HolderInfo,
     ) -> Result<()> {
         let Some(history) = &self.history else {
             return Ok(());
         };
-        let record = doc! {
+        let mut record = doc! {
             "name": name,
             "lockId": lock_id,
-            "holder": { "host": &holder.host, "pid": i64::from(holder.pid) },
             "acquired": DateTime::from_millis(acquired_ms),
         };
+        if let Some(holder) = &self.holder {
+            record.insert(super::HOLDER, holder.to_document());
+        }
         // `$set`, not `$setOnInsert`: whichever of start and end arrives first
         // creates the record, and the other fills in its own fields.
         let write = || {

@@ -31,10 +31,81 @@ use mongodb::Collection;
 use crate::connection::{self, Shared, Target};
 use crate::error::{LockError, Result};
 
-pub use acquire::{Acquired, Replaced, FORCED_FROM};
-pub use history::{HolderInfo, DEFAULT_HISTORY_COLLECTION};
+pub use acquire::{Acquired, Outcome, Replaced, FORCED_FROM};
+pub use history::DEFAULT_HISTORY_COLLECTION;
 pub use index::IndexReport;
 pub use release::{Ended, Holding, Renewed};
+
+/// The field of a lock document that says who holds it (`{ host, pid,
+/// owner }`); 0.0.x ignores fields it does not know.
+pub const HOLDER: &str = "holder";
+
+/// Who holds a lock: the process, and the application's label for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolderInfo {
+    pub host: String,
+    pub pid: u32,
+    pub owner: Option<String>,
+}
+
+impl HolderInfo {
+    pub fn to_document(&self) -> Document {
+        let mut doc = doc! { "host": &self.host, "pid": i64::from(self.pid) };
+        if let Some(owner) = &self.owner {
+            doc.insert("owner", owner);
+        }
+        doc
+    }
+}
+
+/// The write concern lock writes use, `{ w: "majority" }` unless the
+/// application says otherwise: a lock must survive a primary failover.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WriteConcernSpec {
+    /// `majority`, a tag, or a number of members written in decimal.
+    pub w: Option<String>,
+    pub journal: Option<bool>,
+    pub wtimeout_ms: Option<u32>,
+}
+
+impl WriteConcernSpec {
+    /// As the `writeConcern` field of a command; `w: 0` is never used.
+    pub fn to_document(&self) -> Document {
+        let w = match self.w.as_deref() {
+            None | Some("0") | Some("") => Bson::String("majority".into()),
+            Some(n) if n.bytes().all(|b| b.is_ascii_digit()) => n
+                .parse::<i32>()
+                .map_or(Bson::String("majority".into()), Bson::Int32),
+            Some(tag) => Bson::String(tag.into()),
+        };
+        let mut doc = doc! { "w": w };
+        if let Some(j) = self.journal {
+            doc.insert("j", j);
+        }
+        if let Some(ms) = self.wtimeout_ms {
+            doc.insert("wtimeout", i64::from(ms));
+        }
+        doc
+    }
+
+    fn to_options(&self) -> mongodb::options::WriteConcern {
+        use mongodb::options::{Acknowledgment, WriteConcern};
+        let mut wc = WriteConcern::default();
+        wc.w = Some(match self.to_document().get("w") {
+            Some(Bson::Int32(n)) => Acknowledgment::Nodes(*n as u32),
+            Some(Bson::String(s)) if s == "majority" => Acknowledgment::Majority,
+            Some(Bson::String(s)) => Acknowledgment::Custom(s.clone()),
+            _ => Acknowledgment::Majority,
+        });
+        wc.journal = self.journal;
+        wc.w_timeout = self
+            .wtimeout_ms
+            .map(|ms| std::time::Duration::from_millis(u64::from(ms)));
+        wc
+    }
+}
 
 /// Why a holding ended without a release in time: the 0.0.x `lockTimeouted`
 /// cases, told apart.
@@ -128,6 +199,20 @@ pub fn stored_time(doc: &Document, field: &str) -> Option<i64> {
     }
 }
 
+/// The live holding of a name, as stored (0.0.x holders have no host, pid
+/// or owner).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub lock_id: Option<String>,
+    pub acquired_ms: Option<i64>,
+    pub expire_ms: i64,
+    /// Ms left on the lease, on the server's clock.
+    pub expires_in_ms: i64,
+    pub host: Option<String>,
+    pub pid: Option<i64>,
+    pub owner: Option<String>,
+}
+
 /// The locks of one collection, on one shared client.
 pub struct Locks {
     shared: std::sync::Arc<Shared>,
@@ -137,12 +222,22 @@ pub struct Locks {
     ttl: bool,
     /// Where holdings are recorded, when history is on.
     history: Option<Collection<Document>>,
+    /// Who takes locks through these: written into each lock document.
+    holder: Option<HolderInfo>,
+    /// The `writeConcern` of the lock's own insert commands.
+    write_concern: Document,
 }
 
 impl Locks {
     pub async fn open(target: &Target) -> Result<Locks> {
         let shared = connection::shared(target).await?;
-        let coll = shared.collection::<Document>(target);
+        let concern = target.write_concern.clone().unwrap_or_default();
+        let coll = shared.collection::<Document>(
+            target,
+            mongodb::options::CollectionOptions::builder()
+                .write_concern(concern.to_options())
+                .build(),
+        );
         let namespace = coll.namespace().to_string();
         let history = target.history.as_deref().map(|name| {
             shared
@@ -156,6 +251,8 @@ impl Locks {
             coll,
             namespace,
             history,
+            holder: target.holder.clone(),
+            write_concern: concern.to_document(),
         })
     }
 
@@ -208,14 +305,52 @@ impl Locks {
             .map_err(|e| LockError::driver("delete", e))
     }
 
-    /// The current holder of `name`: its `_id`, `expire`, `inserted` and
-    /// the holding a forced acquire removed for it, if any.
+    /// The current holder of `name`: its `_id`, `expire`, `inserted`, who
+    /// it is, and the holding a forced acquire removed for it, if any.
     async fn holder(&self, name: &str) -> Result<Option<Document>> {
         self.coll
             .find_one(doc! { "name": name })
-            .projection(doc! { "_id": 1, "expire": 1, "inserted": 1, FORCED_FROM: 1 })
+            .projection(doc! { "_id": 1, "expire": 1, "inserted": 1, FORCED_FROM: 1, HOLDER: 1 })
             .await
             .map_err(|e| LockError::driver("find", e))
+    }
+
+    /// Who holds `name` now (a live lease), in one round trip; `None` when
+    /// nobody does.
+    pub async fn status(&self, name: &str) -> Result<Option<Status>> {
+        validate_name(name)?;
+        self.bounded("status", async {
+            let Some(doc) = self.holder(name).await? else {
+                return Ok(None);
+            };
+            let now = self.now_ms().await?;
+            let Some(expire_ms) = stored_time(&doc, "expire").filter(|e| *e > now) else {
+                return Ok(None); // past its lease: nobody holds it
+            };
+            let holder = doc.get_document(HOLDER).ok();
+            let text = |field: &str| {
+                holder
+                    .and_then(|h| h.get_str(field).ok())
+                    .map(str::to_string)
+            };
+            Ok(Some(Status {
+                lock_id: match doc.get("_id") {
+                    Some(Bson::ObjectId(id)) => Some(id.to_hex()),
+                    _ => None,
+                },
+                acquired_ms: stored_time(&doc, "inserted"),
+                expire_ms,
+                expires_in_ms: expire_ms - now,
+                host: text("host"),
+                pid: holder.and_then(|h| h.get("pid")).and_then(|p| match p {
+                    Bson::Int64(n) => Some(*n),
+                    Bson::Int32(n) => Some(i64::from(*n)),
+                    _ => None,
+                }),
+                owner: text("owner"),
+            }))
+        })
+        .await
     }
 }
 
