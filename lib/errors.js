@@ -27,6 +27,13 @@ const alreadyAcquired = () => withCode(new Error('lock_already_aquired'), codes.
 const notAcquired = () => withCode(new Error('releasing_not_aquired_lock'), codes.LOCK_NOT_ACQUIRED)
 // The 0.0.x spelling, for the operation 0.0.x never had.
 const extendNotAcquired = () => withCode(new Error('extending_not_aquired_lock'), codes.LOCK_NOT_ACQUIRED)
+/** The lock was lost while work ran under it (scoped locks). */
+function lockLost (name, reason) {
+  const error = withCode(new Error(`lock_lost: the lock ${JSON.stringify(String(name))} was lost${reason ? ` (${reason})` : ''} while the work ran; it may not have been exclusive`), codes.LOCK_LOST)
+  error.reason = reason || null
+  return error
+}
+
 /** As Node's own APIs reject when their AbortSignal fires. */
 function aborted (signal) {
   const error = withCode(new Error('The operation was aborted'), codes.ABORT)
@@ -82,6 +89,7 @@ module.exports = {
   alreadyAcquired,
   notAcquired,
   extendNotAcquired,
+  lockLost,
   aborted,
   pollTimeout,
   noConnection,

@@ -16,6 +16,7 @@ const history = require('./history')
 const { log } = require('./log')
 const { startKeepAlive } = require('./keepalive')
 const { resolveStore, closeAll } = require('./store')
+const scoped = require('./scoped')
 
 // Hidden per-lock state (see newState).
 const kState = Symbol('state')
@@ -393,6 +394,28 @@ Lock.prototype.extend = function (ms, callback) {
   if (typeof ms === 'function' && callback === undefined) [ms, callback] = [undefined, ms]
   check.callback(callback)
   return deliver(extend(this, ms), callback)
+}
+
+/**
+ * Waits for the lock (as pollAcquire with maxAttempts Infinity, unless given;
+ * `signal` cancels the wait) and resolves a held-lock handle:
+ * `{ lockId, fencingToken, signal, release(), [Symbol.asyncDispose]() }`.
+ * The handle's `signal` aborts when the lock is lost. Keep-alive stays as
+ * the Lock was made (Lock.withLock turns it on by default).
+ */
+Lock.prototype.hold = function (options) {
+  return scoped.hold(this, options)
+}
+
+/**
+ * `Lock.withLock(name, options, fn)`: waits for the lock, keeps it alive
+ * while `fn(signal)` runs, aborts `signal` if the lock is lost, always
+ * releases, and resolves with what `fn` resolves. Rejections: `fn`'s own
+ * error (a failed release attached as `releaseError`); ERR_LOCK_LOST (with
+ * `result`) when the lock was lost while `fn` ran.
+ */
+Lock.withLock = function withLock (name, options, fn) {
+  return scoped.withLock(Lock, name, options, fn)
 }
 
 /** Who holds `name` now, through the store for `where` (one round trip). */

@@ -82,6 +82,7 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
     ("ERR_INVALID_LOCK_ID", "lockId was set to something that is not an ObjectId's hex"),
     ("ERR_LOCK_ALREADY_ACQUIRED", "lock_already_aquired: this instance holds the lock"),
     ("ERR_LOCK_NOT_ACQUIRED", "releasing_not_aquired_lock / extending_not_aquired_lock: this instance does not hold the lock"),
+    ("ERR_LOCK_LOST", "lock_lost: the lock was lost while a scoped lock's work ran (withLock, hold)"),
     ("ERR_POLL_TIMEOUT", "timeout in pollAquire for lock name<name>: pollAcquire gave up"),
     ("ERR_NO_CONNECTION", "no_connection: no mongoose connection, option or MONGODB_URI"),
     ("ERR_CONNECTION_CLOSED", "connection_closed: the lock's connection was closed"),
