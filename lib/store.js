@@ -61,6 +61,16 @@ class Store {
     return this.native.ensureIndexes().then(noting)
   }
 
+  /** Every lock document, by name, at most `limit` (operators). */
+  list (limit) {
+    return this.native.list(limit).then(noting)
+  }
+
+  /** Removes the lock document `lockId` of `name`, by its exact `_id` (operators). */
+  remove (name, lockId) {
+    return this.native.remove(name, lockId).then(noting)
+  }
+
   /** Who holds `name` now (one round trip). */
   status (name) {
     return this.native.status(name).then(noting)

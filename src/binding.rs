@@ -74,6 +74,35 @@ pub struct AcquireReply {
     pub error: Option<Failure>,
 }
 
+/// One lock document, for operators (`list`).
+#[napi(object)]
+pub struct LockInfo {
+    pub name: Option<String>,
+    pub lock_id: Option<String>,
+    /// ms since the epoch, server clock.
+    pub acquired: Option<f64>,
+    /// ms since the epoch, server clock.
+    pub expire: f64,
+    /// ms left on the lease (≤ 0: past it), server clock.
+    pub expires_in: f64,
+    pub host: Option<String>,
+    pub pid: Option<f64>,
+    pub owner: Option<String>,
+}
+
+#[napi(object)]
+pub struct ListReply {
+    pub locks: Vec<LockInfo>,
+    pub error: Option<Failure>,
+}
+
+#[napi(object)]
+pub struct RemoveReply {
+    /// Whether the document was there (and is gone now).
+    pub removed: bool,
+    pub error: Option<Failure>,
+}
+
 #[napi(object)]
 pub struct StatusReply {
     /// Whether someone holds the name now (a live lease).
@@ -409,6 +438,56 @@ impl LockStore {
                 pid: None,
                 owner: None,
                 error: outcome.err().and_then(failed),
+            },
+        }
+    }
+
+    /// Every lock document of the collection, by name, at most `limit`.
+    #[napi]
+    pub async fn list(&self, limit: u32) -> ListReply {
+        match self
+            .with_locks(move |locks| async move { locks.list(i64::from(limit)).await })
+            .await
+        {
+            Ok(all) => ListReply {
+                locks: all
+                    .into_iter()
+                    .map(|s| LockInfo {
+                        name: s.name,
+                        lock_id: s.lock_id,
+                        acquired: s.acquired_ms.map(|ms| ms as f64),
+                        expire: s.expire_ms as f64,
+                        expires_in: s.expires_in_ms as f64,
+                        host: s.host,
+                        pid: s.pid.map(|p| p as f64),
+                        owner: s.owner,
+                    })
+                    .collect(),
+                error: None,
+            },
+            Err(err) => ListReply {
+                locks: Vec::new(),
+                error: failed(err),
+            },
+        }
+    }
+
+    /// Removes the lock document `lock_id` (hex) of `name`, by its exact `_id`.
+    #[napi]
+    pub async fn remove(&self, name: String, lock_id: String) -> RemoveReply {
+        match self
+            .with_locks(
+                move |locks| async move { locks.remove(&name, self::lock_id(&lock_id)?).await },
+            )
+            .await
+        {
+            Ok(removed) => RemoveReply {
+                removed,
+                error: None,
+            },
+            Err(err) => RemoveReply {
+                removed: false,
+                error: failed(err),
             },
         }
     }

@@ -25,6 +25,7 @@ mod history;
 mod index;
 mod release;
 
+use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Collection;
 
@@ -203,6 +204,7 @@ pub fn stored_time(doc: &Document, field: &str) -> Option<i64> {
 /// or owner).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
+    pub name: Option<String>,
     pub lock_id: Option<String>,
     pub acquired_ms: Option<i64>,
     pub expire_ms: i64,
@@ -324,34 +326,73 @@ impl Locks {
                 return Ok(None);
             };
             let now = self.now_ms().await?;
-            let Some(expire_ms) = stored_time(&doc, "expire").filter(|e| *e > now) else {
-                return Ok(None); // past its lease: nobody holds it
-            };
-            let holder = doc.get_document(HOLDER).ok();
-            let text = |field: &str| {
-                holder
-                    .and_then(|h| h.get_str(field).ok())
-                    .map(str::to_string)
-            };
-            Ok(Some(Status {
-                lock_id: match doc.get("_id") {
-                    Some(Bson::ObjectId(id)) => Some(id.to_hex()),
-                    _ => None,
-                },
-                acquired_ms: stored_time(&doc, "inserted"),
-                expire_ms,
-                expires_in_ms: expire_ms - now,
-                host: text("host"),
-                pid: holder.and_then(|h| h.get("pid")).and_then(|p| match p {
-                    Bson::Int64(n) => Some(*n),
-                    Bson::Int32(n) => Some(i64::from(*n)),
-                    _ => None,
-                }),
-                owner: text("owner"),
-            }))
+            Ok(status_of(&doc, now).filter(|s| s.expires_in_ms > 0))
         })
         .await
     }
+
+    /// Every lock document of the collection (live or past its lease), by
+    /// name, at most `limit`: what an operator looks at.
+    pub async fn list(&self, limit: i64) -> Result<Vec<Status>> {
+        self.bounded("list", async {
+            let docs: Vec<Document> = self
+                .coll
+                .find(doc! {})
+                .sort(doc! { "name": 1 })
+                .limit(limit)
+                .await
+                .map_err(|e| LockError::driver("find", e))?
+                .try_collect()
+                .await
+                .map_err(|e| LockError::driver("find", e))?;
+            let now = self.now_ms().await?;
+            Ok(docs.iter().filter_map(|d| status_of(d, now)).collect())
+        })
+        .await
+    }
+
+    /// Removes the lock document `lock_id` of `name` (an operator freeing a
+    /// stuck lock): by its exact `_id`, so a newer holding is never touched.
+    /// Returns whether it was there.
+    pub async fn remove(&self, name: &str, lock_id: mongodb::bson::oid::ObjectId) -> Result<bool> {
+        validate_name(name)?;
+        self.bounded("remove", async {
+            Ok(self
+                .delete_exact(doc! { "_id": lock_id, "name": name })
+                .await?
+                == 1)
+        })
+        .await
+    }
+}
+
+/// A stored lock document as a [`Status`] (its `expires_in_ms` may be ≤ 0:
+/// past its lease). `None` for a document without a usable `expire`.
+fn status_of(doc: &Document, now: i64) -> Option<Status> {
+    let expire_ms = stored_time(doc, "expire")?;
+    let holder = doc.get_document(HOLDER).ok();
+    let text = |field: &str| {
+        holder
+            .and_then(|h| h.get_str(field).ok())
+            .map(str::to_string)
+    };
+    Some(Status {
+        name: doc.get_str("name").ok().map(str::to_string),
+        lock_id: match doc.get("_id") {
+            Some(Bson::ObjectId(id)) => Some(id.to_hex()),
+            _ => None,
+        },
+        acquired_ms: stored_time(doc, "inserted"),
+        expire_ms,
+        expires_in_ms: expire_ms - now,
+        host: text("host"),
+        pid: holder.and_then(|h| h.get("pid")).and_then(|p| match p {
+            Bson::Int64(n) => Some(*n),
+            Bson::Int32(n) => Some(i64::from(*n)),
+            _ => None,
+        }),
+        owner: text("owner"),
+    })
 }
 
 #[cfg(test)]
