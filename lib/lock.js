@@ -33,7 +33,8 @@ function newState (opts) {
       ttl: opts.ttl,
       history: opts.history,
       owner: opts.owner,
-      writeConcern: opts.writeConcern
+      writeConcern: opts.writeConcern,
+      fencing: opts.fencing
     },
     keepAlive: opts.keepAlive,
     maxHoldTime: opts.maxHoldTime,
@@ -62,6 +63,8 @@ function Lock (name, options) {
   this.timeout = opts.timeout
   this.pollInterval = opts.pollInterval
   this.probeMaxAttempts = this.timeout / this.pollInterval + 2
+  // With `fencing: true`, the token of the current holding (else null).
+  this.fencingToken = null
   Object.defineProperty(this, kState, { value: newState(opts) })
 }
 // EventEmitter's state is created on the first listener: an idle Lock costs
@@ -143,6 +146,7 @@ function hold (lock, store, name, reply) {
   state.unresolved.ids = []
   lock.lockId = reply.lockId
   lock.timeAquired = reply.timeAcquired
+  lock.fencingToken = reply.fencingToken === undefined ? null : reply.fencingToken
   if (reply.replaced) {
     log('%s: took over from %s (%s)', name, reply.replaced.lockId, reply.replaced.how)
     history.ended(store, reply.replaced.lockId, name, reply.replaced.how, reply.replaced.ended)
@@ -314,6 +318,7 @@ async function release (lock) {
   if (lock.lockId === lockId) {
     lock.lockId = null
     lock.timeAquired = null
+    lock.fencingToken = null
     if (state.holding === holding) state.holding = null
   }
   if (holding) {

@@ -88,7 +88,8 @@ function storeOptions (options) {
     ttl: optionalBoolean(options.ttl, 'ttl', true),
     history: historyCollection(options.history),
     owner: owner(options.owner),
-    writeConcern: writeConcern(options.writeConcern)
+    writeConcern: writeConcern(options.writeConcern),
+    fencing: optionalBoolean(options.fencing, 'fencing', false)
   }
 }
 

@@ -109,7 +109,7 @@ const watched = new WeakSet() // connections whose 'close' we listen to
 
 /** What tells stores of one connection apart: the lock's own store options. */
 function optionsKey (options) {
-  return JSON.stringify([options.collection, options.ttl, options.history || null, options.owner || null, options.writeConcern || null])
+  return JSON.stringify([options.collection, options.ttl, options.history || null, options.owner || null, options.writeConcern || null, Boolean(options.fencing)])
 }
 
 /** The store for `where` ({ client, dbName }) and the lock's collection options. */
@@ -120,7 +120,8 @@ function storeFor (where, options) {
     ttl: options.ttl,
     history: options.history,
     holder: { host: HOST, pid: process.pid, owner: options.owner },
-    writeConcern: options.writeConcern
+    writeConcern: options.writeConcern,
+    fencing: options.fencing
   }
   const clientKey = specKey(target.client)
   const key = [clientKey, target.dbName || '', optionsKey(options)].join('\u0000')

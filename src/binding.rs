@@ -66,6 +66,8 @@ pub struct AcquireReply {
     pub time_acquired: Option<f64>,
     /// End of the lease in ms since the epoch (server clock), when acquired.
     pub expire: Option<f64>,
+    /// The holding's fencing token, when acquired with fencing on.
+    pub fencing_token: Option<f64>,
     /// The holding removed to take the lock (a takeover or a forced acquire).
     pub replaced: Option<ReplacedHolding>,
     /// When not acquired: ms until the current holder's lease ends (server
@@ -549,6 +551,7 @@ fn acquire_reply(outcome: Result<protocol::Outcome, LockError>) -> AcquireReply 
             lock_id: Some(acquired.lock_id.to_hex()),
             time_acquired: Some(acquired.time_acquired_ms as f64),
             expire: Some(acquired.expire_ms as f64),
+            fencing_token: acquired.fencing_token.map(|t| t as f64),
             replaced: acquired.replaced.map(|r| ReplacedHolding {
                 lock_id: r.lock_id.to_hex(),
                 how: r.how.as_str().to_string(),
@@ -562,6 +565,7 @@ fn acquire_reply(outcome: Result<protocol::Outcome, LockError>) -> AcquireReply 
             lock_id: None,
             time_acquired: None,
             expire: None,
+            fencing_token: None,
             replaced: None,
             holder_expires_in: expires_in_ms.map(|ms| ms as f64),
             error: None,
@@ -571,6 +575,7 @@ fn acquire_reply(outcome: Result<protocol::Outcome, LockError>) -> AcquireReply 
             lock_id: None,
             time_acquired: None,
             expire: None,
+            fencing_token: None,
             replaced: None,
             holder_expires_in: None,
             error: failed(err),

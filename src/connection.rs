@@ -38,6 +38,8 @@ pub struct Target {
     pub holder: Option<crate::protocol::HolderInfo>,
     /// The write concern of lock writes (`{ w: "majority" }` by default).
     pub write_concern: Option<crate::protocol::WriteConcernSpec>,
+    /// Fencing tokens on (claimed in `<collection>_fencing`).
+    pub fencing: Option<bool>,
 }
 
 /// A client and what belongs with it.

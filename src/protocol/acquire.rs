@@ -50,6 +50,8 @@ pub struct Acquired {
     pub expire_ms: i64,
     /// The holding this acquire removed to get the lock, if any.
     pub replaced: Option<Replaced>,
+    /// The fencing token of this holding, when fencing is on (see `fencing.rs`).
+    pub fencing_token: Option<i64>,
 }
 
 /// A holding removed by a takeover or a forced acquire.
@@ -192,6 +194,7 @@ impl Locks {
                 time_acquired_ms: now,
                 expire_ms: expiry(now, timeout_ms)?,
                 replaced,
+                fencing_token: None,
             };
             let mut lock = doc! {
                 "_id": acquired.lock_id,
@@ -223,12 +226,39 @@ impl Locks {
                 lease_ends: Instant::now() + Duration::from_millis(timeout_ms as u64),
             };
             *in_flight.lock().unwrap_or_else(|p| p.into_inner()) = Some(sent);
-            let inserted = self.insert_with_twin(lock, twin).await;
+            // With fencing, the highest token so far is read alongside the
+            // insert: no extra round trip for it (see `fencing.rs`).
+            let (inserted, highest) = if self.fencing.is_some() {
+                let (inserted, highest) =
+                    tokio::join!(self.insert_with_twin(lock, twin), self.highest_token(name));
+                (inserted, highest.ok())
+            } else {
+                (self.insert_with_twin(lock, twin).await, None)
+            };
             if !inserted.as_ref().is_err_and(LockError::is_network) {
                 *in_flight.lock().unwrap_or_else(|p| p.into_inner()) = None;
             }
             match inserted? {
-                Inserted::Proven => return Ok(Outcome::Acquired(acquired)),
+                Inserted::Proven if self.fencing.is_none() => {
+                    return Ok(Outcome::Acquired(acquired))
+                }
+                Inserted::Proven => {
+                    return match self.claim_token(name, &acquired, highest).await {
+                        Ok(Some(token)) => Ok(Outcome::Acquired(Acquired {
+                            fencing_token: Some(token),
+                            ..acquired
+                        })),
+                        // The lock was lost before it had a token: not acquired.
+                        Ok(None) => Ok(Outcome::Held {
+                            expires_in_ms: None,
+                        }),
+                        Err(e) => {
+                            // No token, no lock: give the name back.
+                            let _ = self.delete_exact(doc! { "_id": acquired.lock_id }).await;
+                            Err(e)
+                        }
+                    };
+                }
                 Inserted::Taken => match self.look_at_holder(name, mode).await? {
                     Holder::Live { expires_in_ms } => return Ok(Outcome::Held { expires_in_ms }),
                     Holder::Gone(None) => {}

@@ -68,7 +68,12 @@ fn is_ttl_index(index: &Document) -> bool {
 impl Locks {
     /// What `indexes_ensured` remembers: the namespace and the TTL choice.
     fn indexes_key(&self) -> String {
-        format!("{}#ttl={}", self.namespace, self.ttl)
+        format!(
+            "{}#ttl={}#fencing={}",
+            self.namespace,
+            self.ttl,
+            self.fencing.is_some()
+        )
     }
 
     pub(super) fn indexes_ensured(&self) -> bool {
@@ -111,6 +116,7 @@ impl Locks {
     /// client, so this runs once per collection.
     pub async fn ensure_indexes(&self) -> Result<IndexReport> {
         self.ensure_index().await?;
+        self.ensure_fencing_index().await?;
         let mut report = IndexReport {
             namespace: self.namespace.clone(),
             ttl: false,

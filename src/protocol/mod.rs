@@ -18,9 +18,11 @@
 //!   holder learns when its lock is no longer its own: `release.rs`;
 //! - the unique index (ensured once per collection and proven by every
 //!   acquire) and the TTL index: `index.rs`;
-//! - the opt-in history of holdings: `history.rs`.
+//! - the opt-in history of holdings: `history.rs`;
+//! - fencing tokens, opt-in: `fencing.rs`.
 
 mod acquire;
+mod fencing;
 mod history;
 mod index;
 mod release;
@@ -228,6 +230,8 @@ pub struct Locks {
     holder: Option<HolderInfo>,
     /// The `writeConcern` of the lock's own insert commands.
     write_concern: Document,
+    /// Where fencing tokens are claimed, when fencing is on.
+    fencing: Option<Collection<Document>>,
 }
 
 impl Locks {
@@ -247,6 +251,17 @@ impl Locks {
                 .database(coll.namespace().db.as_str())
                 .collection(name)
         });
+        let fencing = target.fencing.unwrap_or(false).then(|| {
+            shared
+                .client
+                .database(coll.namespace().db.as_str())
+                .collection_with_options(
+                    &fencing::fencing_collection_name(&coll.namespace().coll),
+                    mongodb::options::CollectionOptions::builder()
+                        .write_concern(concern.to_options())
+                        .build(),
+                )
+        });
         Ok(Locks {
             ttl: target.ttl.unwrap_or(true),
             shared,
@@ -255,6 +270,7 @@ impl Locks {
             history,
             holder: target.holder.clone(),
             write_concern: concern.to_document(),
+            fencing,
         })
     }
 
