@@ -13,7 +13,7 @@ const docOf = (name) => testDb.raw.db.collection('distributedlocks').findOne({ n
 // `await using` needs a Node whose V8 has explicit resource management.
 let hasAwaitUsing = true
 try {
-  // eslint-disable-next-line no-new-func
+  // eslint-disable-next-line no-new, no-new-func
   new Function('return async () => { await using x = null }')
 } catch (_) {
   hasAwaitUsing = false

@@ -34,7 +34,8 @@ function newState (opts) {
       history: opts.history,
       owner: opts.owner,
       writeConcern: opts.writeConcern,
-      fencing: opts.fencing
+      fencing: opts.fencing,
+      fair: opts.fair
     },
     keepAlive: opts.keepAlive,
     maxHoldTime: opts.maxHoldTime,
@@ -271,18 +272,27 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
   if (signal && signal.aborted) throw errors.aborted(signal)
   // One store for the whole wait: if its connection closes, the wait ends.
   const store = await wait.abortable(resolveStore(lock[kState].where), signal)
-  for (let attempts = 1; ; attempts++) {
-    const attempt = await acquireOnce(lock, store, signal)
-    if (attempt.acquired) return true
-    const limit = maxAttempts === undefined ? check.probeMaxAttempts(lock.probeMaxAttempts) : maxAttempts
-    if (attempts >= limit) {
-      emit(lock, 'timeout')
-      throw errors.pollTimeout(lock.name)
+  const queue = lock[kState].where.fair ? await wait.joinQueue(store, check.storedName(lock.name), lock.pollInterval, signal) : null
+  try {
+    for (let attempts = 1; ; attempts++) {
+      // Fair: only the head of the queue tries; the others wait their turn.
+      const attempt = !queue || await queue.isHead()
+        ? await acquireOnce(lock, store, signal)
+        : { acquired: false, name: queue.name }
+      if (attempt.acquired) return true
+      const limit = maxAttempts === undefined ? check.probeMaxAttempts(lock.probeMaxAttempts) : maxAttempts
+      if (attempts >= limit) {
+        emit(lock, 'timeout')
+        throw errors.pollTimeout(lock.name)
+      }
+      // Closed while the attempt ran: no pause, the wait is over.
+      if (store.closed) throw errors.connectionClosed()
+      await wait.pause(store, attempt.name, pauseFor(check.pollInterval(lock.pollInterval), attempt.holderExpiresIn), signal)
+      if (store.closed) throw errors.connectionClosed()
+      if (queue) await queue.keepRegistered()
     }
-    // Closed while the attempt ran: no pause, the wait is over.
-    if (store.closed) throw errors.connectionClosed()
-    await wait.pause(store, attempt.name, pauseFor(check.pollInterval(lock.pollInterval), attempt.holderExpiresIn), signal)
-    if (store.closed) throw errors.connectionClosed()
+  } finally {
+    if (queue) await queue.leave()
   }
 }
 

@@ -89,7 +89,8 @@ function storeOptions (options) {
     history: historyCollection(options.history),
     owner: owner(options.owner),
     writeConcern: writeConcern(options.writeConcern),
-    fencing: optionalBoolean(options.fencing, 'fencing', false)
+    fencing: optionalBoolean(options.fencing, 'fencing', false),
+    fair: optionalBoolean(options.fair, 'fair', false)
   }
 }
 

@@ -61,6 +61,23 @@ class Store {
     return this.native.ensureIndexes().then(noting)
   }
 
+  /** Fair waiting: join the queue of `name`, check the head, stay registered, leave. */
+  enqueue (name, leaseMs) {
+    return this.native.enqueue(name, leaseMs).then(noting)
+  }
+
+  isHead (name, ticket) {
+    return this.native.isHead(name, ticket).then(noting)
+  }
+
+  refresh (ticket, leaseMs) {
+    return this.native.refresh(ticket, leaseMs).then(noting)
+  }
+
+  leave (ticket) {
+    return this.native.leave(ticket)
+  }
+
   /** Every lock document, by name, at most `limit` (operators). */
   list (limit) {
     return this.native.list(limit).then(noting)
@@ -109,7 +126,7 @@ const watched = new WeakSet() // connections whose 'close' we listen to
 
 /** What tells stores of one connection apart: the lock's own store options. */
 function optionsKey (options) {
-  return JSON.stringify([options.collection, options.ttl, options.history || null, options.owner || null, options.writeConcern || null, Boolean(options.fencing)])
+  return JSON.stringify([options.collection, options.ttl, options.history || null, options.owner || null, options.writeConcern || null, Boolean(options.fencing), Boolean(options.fair)])
 }
 
 /** The store for `where` ({ client, dbName }) and the lock's collection options. */
@@ -121,7 +138,8 @@ function storeFor (where, options) {
     history: options.history,
     holder: { host: HOST, pid: process.pid, owner: options.owner },
     writeConcern: options.writeConcern,
-    fencing: options.fencing
+    fencing: options.fencing,
+    fair: options.fair
   }
   const clientKey = specKey(target.client)
   const key = [clientKey, target.dbName || '', optionsKey(options)].join('\u0000')

@@ -3,6 +3,7 @@
 // the name is released in this process (local handoff), when the store
 // closes, or when the caller's AbortSignal fires. A pause only exists while
 // a call the application awaits is running.
+const { performance } = require('perf_hooks')
 const errors = require('./errors')
 
 const waiters = new WeakMap() // Store -> Map<name, Set<wake>>
@@ -64,4 +65,44 @@ function abortable (promise, signal) {
   })
 }
 
-module.exports = { pause, wake, wakeAll, abortable }
+// A fair waiter's registration lives this long (or four poll intervals, if
+// longer) unless renewed; one that dies leaves the queue when it runs out.
+const MIN_REGISTRATION_MS = 2000
+
+/**
+ * Fair waiting: joins the queue of `name` on `store` (arrival order across
+ * processes, see src/protocol/queue.rs) and returns the waiter's handle:
+ * `isHead()`, `keepRegistered()` (renews the registration when half of it
+ * is used up) and `leave()` (never fails: a registration left behind expires).
+ */
+async function joinQueue (store, name, pollInterval, signal) {
+  const lease = Math.max(MIN_REGISTRATION_MS, 4 * pollInterval)
+  const enqueue = async () => {
+    const joined = await abortable(store.enqueue(name, lease), signal)
+    if (joined.error) throw errors.fromFailure(joined.error)
+    return joined.ticket
+  }
+  let ticket = await enqueue()
+  let renewedAt = performance.now()
+  return {
+    name,
+    async isHead () {
+      const reply = await store.isHead(name, ticket)
+      if (reply.error) throw errors.fromFailure(reply.error)
+      return reply.yes
+    },
+    async keepRegistered () {
+      if (performance.now() - renewedAt < lease / 2) return
+      const reply = await store.refresh(ticket, lease)
+      if (reply.error) throw errors.fromFailure(reply.error)
+      // Its registration ran out (this waiter was frozen): back of the queue.
+      if (!reply.yes) ticket = await enqueue()
+      renewedAt = performance.now()
+    },
+    leave () {
+      return store.leave(ticket).then(() => {}, () => {})
+    }
+  }
+}
+
+module.exports = { pause, wake, wakeAll, abortable, joinQueue }

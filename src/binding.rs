@@ -98,6 +98,29 @@ pub struct ListReply {
     pub error: Option<Failure>,
 }
 
+/// A fair waiter's place in the queue.
+#[napi(object)]
+pub struct QueueTicket {
+    /// Hex of the registration's `_id`.
+    pub id: String,
+    pub number: f64,
+}
+
+#[napi(object)]
+pub struct QueueReply {
+    pub ticket: Option<QueueTicket>,
+    /// `isHead`: the ticket is at the head; `refresh`: the registration was still there.
+    pub yes: bool,
+    pub error: Option<Failure>,
+}
+
+fn ticket(t: &QueueTicket) -> Result<protocol::Ticket, LockError> {
+    Ok(protocol::Ticket {
+        id: lock_id(&t.id)?,
+        number: t.number as i64,
+    })
+}
+
 #[napi(object)]
 pub struct RemoveReply {
     /// Whether the document was there (and is gone now).
@@ -444,6 +467,62 @@ impl LockStore {
         }
     }
 
+    /// Joins the queue of fair waiters for `name`, registered for `lease_ms`.
+    #[napi]
+    pub async fn enqueue(&self, name: String, lease_ms: f64) -> QueueReply {
+        let outcome = self
+            .with_locks(move |locks| async move {
+                let lease_ms = protocol::validate_timeout(whole_ms(lease_ms, "lease")?)?;
+                locks.enqueue(&name, lease_ms).await
+            })
+            .await;
+        match outcome {
+            Ok(t) => QueueReply {
+                ticket: Some(QueueTicket {
+                    id: t.id.to_hex(),
+                    number: t.number as f64,
+                }),
+                yes: true,
+                error: None,
+            },
+            Err(err) => QueueReply {
+                ticket: None,
+                yes: false,
+                error: failed(err),
+            },
+        }
+    }
+
+    /// Whether `t` is at the head of the queue of `name`.
+    #[napi]
+    pub async fn is_head(&self, name: String, t: QueueTicket) -> QueueReply {
+        let outcome = self
+            .with_locks(move |locks| async move { locks.is_head(&name, ticket(&t)?).await })
+            .await;
+        queue_reply(outcome)
+    }
+
+    /// Keeps `t`'s registration alive for `lease_ms` more.
+    #[napi]
+    pub async fn refresh(&self, t: QueueTicket, lease_ms: f64) -> QueueReply {
+        let outcome = self
+            .with_locks(move |locks| async move {
+                let lease_ms = protocol::validate_timeout(whole_ms(lease_ms, "lease")?)?;
+                locks.refresh(ticket(&t)?, lease_ms).await
+            })
+            .await;
+        queue_reply(outcome)
+    }
+
+    /// Leaves the queue.
+    #[napi]
+    pub async fn leave(&self, t: QueueTicket) -> Option<Failure> {
+        self.with_locks(move |locks| async move { locks.leave(ticket(&t)?).await })
+            .await
+            .err()
+            .and_then(failed)
+    }
+
     /// Every lock document of the collection, by name, at most `limit`.
     #[napi]
     pub async fn list(&self, limit: u32) -> ListReply {
@@ -541,6 +620,21 @@ impl LockStore {
         if let Ok(target) = self.target.clone() {
             let _ = tokio::spawn(async move { connection::close(&target.client).await }).await;
         }
+    }
+}
+
+fn queue_reply(outcome: Result<bool, LockError>) -> QueueReply {
+    match outcome {
+        Ok(yes) => QueueReply {
+            ticket: None,
+            yes,
+            error: None,
+        },
+        Err(err) => QueueReply {
+            ticket: None,
+            yes: false,
+            error: failed(err),
+        },
     }
 }
 

@@ -40,6 +40,8 @@ pub struct Target {
     pub write_concern: Option<crate::protocol::WriteConcernSpec>,
     /// Fencing tokens on (claimed in `<collection>_fencing`).
     pub fencing: Option<bool>,
+    /// Fair waiting on (waiters queue in `<collection>_queue`).
+    pub fair: Option<bool>,
 }
 
 /// A client and what belongs with it.

@@ -69,10 +69,11 @@ impl Locks {
     /// What `indexes_ensured` remembers: the namespace and the TTL choice.
     fn indexes_key(&self) -> String {
         format!(
-            "{}#ttl={}#fencing={}",
+            "{}#ttl={}#fencing={}#fair={}",
             self.namespace,
             self.ttl,
-            self.fencing.is_some()
+            self.fencing.is_some(),
+            self.queue.is_some()
         )
     }
 
@@ -117,6 +118,7 @@ impl Locks {
     pub async fn ensure_indexes(&self) -> Result<IndexReport> {
         self.ensure_index().await?;
         self.ensure_fencing_index().await?;
+        self.ensure_queue_index().await?;
         let mut report = IndexReport {
             namespace: self.namespace.clone(),
             ttl: false,

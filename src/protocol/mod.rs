@@ -19,12 +19,14 @@
 //! - the unique index (ensured once per collection and proven by every
 //!   acquire) and the TTL index: `index.rs`;
 //! - the opt-in history of holdings: `history.rs`;
-//! - fencing tokens, opt-in: `fencing.rs`.
+//! - fencing tokens, opt-in: `fencing.rs`;
+//! - fair waiting (a queue of waiters), opt-in: `queue.rs`.
 
 mod acquire;
 mod fencing;
 mod history;
 mod index;
+mod queue;
 mod release;
 
 use futures_util::TryStreamExt;
@@ -37,6 +39,7 @@ use crate::error::{LockError, Result};
 pub use acquire::{Acquired, Outcome, Replaced, FORCED_FROM};
 pub use history::DEFAULT_HISTORY_COLLECTION;
 pub use index::IndexReport;
+pub use queue::Ticket;
 pub use release::{Ended, Holding, Renewed};
 
 /// The field of a lock document that says who holds it (`{ host, pid,
@@ -232,6 +235,8 @@ pub struct Locks {
     write_concern: Document,
     /// Where fencing tokens are claimed, when fencing is on.
     fencing: Option<Collection<Document>>,
+    /// Where fair waiters queue, when fair waiting is on.
+    queue: Option<Collection<Document>>,
 }
 
 impl Locks {
@@ -251,17 +256,25 @@ impl Locks {
                 .database(coll.namespace().db.as_str())
                 .collection(name)
         });
-        let fencing = target.fencing.unwrap_or(false).then(|| {
+        let beside = |name: String| {
             shared
                 .client
                 .database(coll.namespace().db.as_str())
                 .collection_with_options(
-                    &fencing::fencing_collection_name(&coll.namespace().coll),
+                    &name,
                     mongodb::options::CollectionOptions::builder()
                         .write_concern(concern.to_options())
                         .build(),
                 )
-        });
+        };
+        let fencing = target
+            .fencing
+            .unwrap_or(false)
+            .then(|| beside(fencing::fencing_collection_name(&coll.namespace().coll)));
+        let queue = target
+            .fair
+            .unwrap_or(false)
+            .then(|| beside(queue::queue_collection_name(&coll.namespace().coll)));
         Ok(Locks {
             ttl: target.ttl.unwrap_or(true),
             shared,
@@ -271,6 +284,7 @@ impl Locks {
             holder: target.holder.clone(),
             write_concern: concern.to_document(),
             fencing,
+            queue,
         })
     }
 
