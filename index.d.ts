@@ -1,8 +1,8 @@
 // Type definitions for mongoose-distributed-lock 1.x
 //
 // Units: every duration is in milliseconds (ms); every point in time (lease
-// ends, `timeAquired`, 'extended') is ms since the epoch on the SERVER's
-// clock, not this process's. "0.0.x" marks what comes unchanged from the
+// ends, `timeAquired`, 'extended', `Lock.holder()`'s `acquired`/`expires`) is
+// ms since the epoch on the SERVER's clock, not this process's. "0.0.x" marks what comes unchanged from the
 // JavaScript package this one replaces; "MongoDB" marks what comes from the
 // server or its driver.
 
@@ -80,10 +80,87 @@ declare namespace Lock {
      * never keep Node alive. Default off.
      */
     keepAlive?: boolean | number
+    /**
+     * The application's label for whoever holds the lock (a job id, a
+     * worker name): a string of at most 256 characters (UTF-16 code units),
+     * without NUL. Recorded with the host name and pid in the lock
+     * document's `holder: { host, pid, owner }` (and in history records), so
+     * that {@link LockFactory.holder | Lock.holder()} can tell who holds a
+     * name. 0.0.x ignores the field. Default: none (`owner` is then absent,
+     * and `Lock.holder()` answers `owner: null`). Otherwise
+     * `ERR_INVALID_OPTION` (TypeError).
+     */
+    owner?: string
+    /**
+     * The write concern of the lock's own writes (its insert, delete and
+     * update of lock documents), instead of the connection's. Default
+     * `{ w: 'majority' }`, so that a lock survives a primary failover; a
+     * standalone server and FerretDB accept and ignore it. `w: 0` is refused
+     * (`ERR_INVALID_OPTION`): a lock must know that its writes landed.
+     * History writes keep the connection's write concern.
+     */
+    writeConcern?: WriteConcern
+    /**
+     * Longest time (ms, > 0) the keep-alive renews one holding, counted from
+     * its acquire on this process's monotonic clock. Past it nothing is
+     * renewed: the lease runs out (at most `timeout` ms later) and 'lost'
+     * (`'expired'`) is emitted, so a holder stuck in a loop cannot keep a
+     * lock forever. Only acts with `keepAlive` (without it the lease ends
+     * after `timeout` anyway). Default: no limit. 0, `Infinity` or a
+     * non-number is `ERR_INVALID_OPTION`.
+     */
+    maxHoldTime?: number
+  }
+
+  /**
+   * The `writeConcern` option, spelled as the Node driver spells it. A
+   * write whose concern is not met within `wtimeout` fails with the
+   * server's error (`code` 64, `codeName` `'WriteConcernFailed'`).
+   */
+  interface WriteConcern {
+    /**
+     * `'majority'` (the default), a replica-set tag name, or a number of
+     * members from 1 to 50. Never 0.
+     */
+    w?: 'majority' | (string & {}) | number
+    /** Wait for the journal (MongoDB's `j`). */
+    j?: boolean
+    /** Same as `j` (wins over it when both are given). */
+    journal?: boolean
+    /** How long the server waits for `w`, in ms (a whole number, 0 = no limit). */
+    wtimeout?: number
+    /** Same as `wtimeout` (wins over it when both are given). */
+    wtimeoutMS?: number
   }
 
   /** Options of `Lock.ensureIndexes([options])`: where, and whether to have the TTL index. */
   interface EnsureIndexesOptions extends CollectionOptions {}
+
+  /** Options of `Lock.holder(name, [options])`: where to look, as for a Lock. */
+  interface HolderOptions {
+    uri?: CollectionOptions['uri']
+    connection?: CollectionOptions['connection']
+    collection?: CollectionOptions['collection']
+  }
+
+  /**
+   * What `Lock.holder(name)` resolves with while someone holds `name` (a
+   * live lease, server clock).
+   */
+  interface Holder {
+    /** Hex string of the holder's lock document ObjectId (its `lockId`). */
+    lockId: string
+    /** Host name of the holder's process; `null` for holders that did not record it (0.0.x). */
+    host: string | null
+    /** Pid of the holder's process; `null` for holders that did not record it (0.0.x). */
+    pid: number | null
+    /** The holder's `owner` option; `null` when it gave none, or is 0.0.x. */
+    owner: string | null
+    /** When the current holding began: ms since the epoch, server clock (`null` if unknown). */
+    acquired: number | null
+    /** When its lease ends: ms since the epoch, server clock. */
+    expires: number
+  }
 
   /** What `Lock.ensureIndexes()` resolves with. */
   interface EnsureIndexesResult {
@@ -96,9 +173,10 @@ declare namespace Lock {
   /** Options of `pollAcquire([options])`. */
   interface PollAcquireOptions {
     /**
-     * Tries at most this many times (≥ 1), `pollInterval` ms apart; `Infinity`
-     * waits until the lock is taken. Default: the instance's
-     * `probeMaxAttempts` (0.0.x's bound).
+     * Tries at most this many times (≥ 1), at most `pollInterval` ms apart
+     * (sooner when the holder's lease ends sooner); `Infinity` waits until
+     * the lock is taken. Default: the instance's `probeMaxAttempts`
+     * (0.0.x's bound).
      */
     maxAttempts?: number
     /**
@@ -106,6 +184,51 @@ declare namespace Lock {
      * already aborted), leaving no lock document, timer or native work behind.
      */
     signal?: AbortSignal
+  }
+
+  /**
+   * Options of `lock.hold([options])`: the wait's. Unlike `pollAcquire`,
+   * `maxAttempts` defaults to `Infinity`.
+   */
+  interface HoldOptions extends PollAcquireOptions {}
+
+  /**
+   * Options of `Lock.withLock(name, options, fn)`: the Lock's, and the
+   * wait's. `keepAlive` defaults to `true` here (`false` turns it off);
+   * `maxAttempts` to `Infinity`; `signal` cancels the wait only (not `fn`).
+   */
+  interface WithLockOptions extends LockOptions, PollAcquireOptions {}
+
+  /**
+   * A held lock, from `lock.hold()`. `await using held = await lock.hold()`
+   * releases it at the end of the block where the runtime (Node 24+) or
+   * TypeScript (5.2+, which compiles `await using` for older targets)
+   * supports it; otherwise call `release()` or `[Symbol.asyncDispose]()`.
+   */
+  interface HeldLock extends AsyncDisposable {
+    /** The lock document's id (hex), as `lock.lockId` when it was taken. */
+    readonly lockId: string
+    /**
+     * The holding's fencing token when the Lock was made with
+     * `fencing: true` (a number that grows with each holding of the name),
+     * else `null`.
+     */
+    readonly fencingToken: number | null
+    /**
+     * Aborts when the lock is lost ('lost' on the Lock; only found by the
+     * keep-alive or a call, so turn `keepAlive` on). Its `reason` is then a
+     * {@link LockLostError} (`code` `'ERR_LOCK_LOST'`, `reason` the {@link LostReason}).
+     */
+    readonly signal: AbortSignal
+    /**
+     * Releases the lock, as `lock.release()`: `false` when released in
+     * time, `true` when it had been lost. Idempotent: every call returns the
+     * first call's Promise (a failed release is not retried: call
+     * `lock.release()` for that).
+     */
+    release(): Promise<boolean>
+    /** `release()`, resolving `undefined`; it rejects when the release fails. */
+    [Symbol.asyncDispose](): Promise<void>
   }
 
   /**
@@ -130,8 +253,8 @@ declare namespace Lock {
     _id: Id
     name: string
     lockId: Id
-    /** The process that held it. */
-    holder?: { host: string, pid: number }
+    /** The process that held it, and its `owner` option if any. */
+    holder?: HolderRecord
     /** Server time the holding began. */
     acquired?: Date
     /** Server time it ended (absent while held). */
@@ -139,9 +262,17 @@ declare namespace Lock {
     how?: HistoryEnd
   }
 
+  /** Who holds (or held) a lock, as stored: `owner` only when the option was given. */
+  interface HolderRecord {
+    host: string
+    pid: number
+    owner?: string
+  }
+
   /**
    * A lock document, as 0.0.x writes it too. `forcedFrom` is the `_id` of the
-   * holding a `forceAcquire()` removed (0.0.x ignores the field).
+   * holding a `forceAcquire()` removed; `holder` is who took it (1.x). 0.0.x
+   * ignores both fields and writes neither.
    */
   interface LockDocument<Id = unknown> {
     _id: Id
@@ -151,6 +282,7 @@ declare namespace Lock {
     /** When it was taken (server clock). */
     inserted: Date
     forcedFrom?: Id
+    holder?: HolderRecord
   }
 
   /**
@@ -167,6 +299,8 @@ declare namespace Lock {
    * - `ERR_LOCK_ALREADY_ACQUIRED` `lock_already_aquired` (0.0.x): this instance holds the lock (or lost
    *                               it and has not called release() yet).
    * - `ERR_LOCK_NOT_ACQUIRED`     `releasing_not_aquired_lock` (0.0.x) / `extending_not_aquired_lock`.
+   * - `ERR_LOCK_LOST`             `lock_lost: …`: the lock was lost while a scoped lock's work ran
+   *                               (`Lock.withLock`; the `reason` of a `hold()` handle's aborted signal).
    * - `ERR_POLL_TIMEOUT`          `timeout in pollAquire for lock name<name>` (0.0.x's text, no space).
    * - `ERR_NO_CONNECTION`         `no_connection: …`: no mongoose connection, option or MONGODB_URI.
    * - `ERR_CONNECTION_CLOSED`     `connection_closed: …`: the lock's connection was closed
@@ -193,6 +327,7 @@ declare namespace Lock {
     | 'ERR_INVALID_LOCK_ID'
     | 'ERR_LOCK_ALREADY_ACQUIRED'
     | 'ERR_LOCK_NOT_ACQUIRED'
+    | 'ERR_LOCK_LOST'
     | 'ERR_POLL_TIMEOUT'
     | 'ERR_NO_CONNECTION'
     | 'ERR_CONNECTION_CLOSED'
@@ -233,10 +368,25 @@ declare namespace Lock {
     cause?: unknown
   }
 
-  /** How an aborted `pollAcquire` rejects (as Node's own APIs do). */
+  /** How an aborted `pollAcquire` (or `hold`/`withLock` wait) rejects (as Node's own APIs do). */
   interface AbortError extends LockError {
     name: 'AbortError'
     code: 'ABORT_ERR'
+  }
+
+  /**
+   * The lock was lost while a scoped lock's work ran. `Lock.withLock`
+   * rejects with it when `fn` resolved anyway (`result` is `fn`'s value:
+   * the work may not have been exclusive); a `hold()` handle's `signal`
+   * (and the one `withLock` passes to `fn`) aborts with it as its `reason`
+   * (without `result`). `message` starts with `lock_lost:`.
+   */
+  interface LockLostError<T = unknown> extends LockError {
+    code: 'ERR_LOCK_LOST'
+    /** Why the holding ended (see {@link LostReason}); `null` if unknown. */
+    reason: LostReason | null
+    /** What `fn` resolved with (only from `Lock.withLock`). */
+    result?: T
   }
 
   /**
@@ -258,7 +408,8 @@ declare namespace Lock {
     timeout: []
     /**
      * The holding is no longer ours, found by a call (`extend`, `release`)
-     * or the keep-alive. Once per lost holding.
+     * or the keep-alive (also `'expired'` once `maxHoldTime` stopped it).
+     * Once per lost holding.
      */
     lost: [reason: LostReason]
   }
@@ -267,8 +418,8 @@ declare namespace Lock {
    * A distributed lock on one name. An EventEmitter of {@link LockEvents};
    * it never emits 'error', and listeners never keep Node alive.
    *
-   * Every method takes an optional callback; without one it returns a
-   * Promise of the same value, rejected with the same Error.
+   * Every method but `hold` takes an optional callback; without one it
+   * returns a Promise of the same value, rejected with the same Error.
    */
   interface Lock extends EventEmitter {
     /** The lock's name (a number names the same lock as its decimal string, 0.0.x). */
@@ -295,10 +446,14 @@ declare namespace Lock {
     acquire(callback: Callback<boolean>): void
 
     /**
-     * Tries every `pollInterval` ms until taken (`true`) or `maxAttempts`
-     * tries are used up: then 'timeout' and `ERR_POLL_TIMEOUT` (a callback
-     * gets `(err, false)`). A release of the same name in this process wakes
-     * the wait at once.
+     * Tries until taken (`true`) or `maxAttempts` tries are used up: then
+     * 'timeout' and `ERR_POLL_TIMEOUT` (a callback gets `(err, false)`).
+     * Between tries it pauses `pollInterval` ms, or until the holder's lease
+     * ends if that is sooner (server clock, read by the failed try), plus a
+     * jitter of at most 25 ms or a tenth of `pollInterval`: a crashed
+     * holder's lock is taken right at its expiry. A release of the same name
+     * in this process (by a Lock with the same connection and collection
+     * options) wakes the wait at once.
      */
     pollAcquire(options?: PollAcquireOptions): Promise<boolean>
     pollAcquire(callback: Callback<boolean>): void
@@ -338,6 +493,32 @@ declare namespace Lock {
      */
     release(): Promise<boolean>
     release(callback: Callback<boolean>): void
+
+    /**
+     * Whether anyone holds this lock's name now (a live lease on the
+     * server's clock; a document past its lease counts as free), this
+     * instance or another. One round trip (a `find`).
+     */
+    isLocked(): Promise<boolean>
+    isLocked(callback: Callback<boolean>): void
+
+    /**
+     * Ms left on the current holding of this lock's name, whoever holds it
+     * (this instance or another), on the server's clock; `null` when nobody
+     * holds it. One round trip (a `find`).
+     */
+    expiresIn(): Promise<number | null>
+    expiresIn(callback: Callback<number | null>): void
+
+    /**
+     * Promise only. Waits for the lock as `pollAcquire` does (but with
+     * `maxAttempts` `Infinity` unless given; `signal` cancels the wait) and
+     * resolves a {@link HeldLock}: `await using held = await lock.hold()`.
+     * Keep-alive stays as this Lock was made: turn it on for the handle's
+     * `signal` to abort when the lock is lost during the work. Rejects (never
+     * throws) with the errors of `pollAcquire`.
+     */
+    hold(options?: HoldOptions): Promise<HeldLock>
 
     on(event: 'acquired', listener: (lockId: string) => void): this
     on(event: 'released', listener: (lockTimeouted: boolean) => void): this
@@ -401,6 +582,36 @@ declare namespace Lock {
     ensureIndexes(options?: EnsureIndexesOptions): Promise<EnsureIndexesResult>
     ensureIndexes(callback: Callback<EnsureIndexesResult>): void
     ensureIndexes(options: EnsureIndexesOptions | undefined, callback: Callback<EnsureIndexesResult>): void
+
+    /**
+     * Who holds `name` now (a live lease, server clock): a {@link Holder},
+     * or `null` when nobody does. One round trip (a `find`). `options`:
+     * `uri`, `connection`, `collection`, as for a Lock. Bad options throw at
+     * once (`ERR_INVALID_OPTION`); a bad name rejects (`ERR_INVALID_NAME`).
+     */
+    holder(name: string | number, options?: HolderOptions): Promise<Holder | null>
+    holder(name: string | number, callback: Callback<Holder | null>): void
+    holder(name: string | number, options: HolderOptions | undefined, callback: Callback<Holder | null>): void
+
+    /**
+     * Promise only. Runs `fn(signal)` while holding the lock `name`:
+     * waits for it as `pollAcquire` does (`maxAttempts` `Infinity` unless
+     * given; `options.signal` cancels the wait), keeps it alive (`keepAlive`
+     * on unless `false`), aborts `signal` when the lock is lost (its
+     * `reason` a {@link LockLostError}), always releases, and resolves with
+     * what `fn` resolves.
+     *
+     * Rejections (never a synchronous throw): the wait's errors
+     * (`ABORT_ERR`, `ERR_POLL_TIMEOUT` with a finite `maxAttempts`, …);
+     * `ERR_INVALID_CALLBACK` when `fn` is not a function; `fn`'s own error
+     * (a failed release is attached to it as a non-enumerable
+     * `releaseError`, never replacing it); {@link LockLostError}
+     * (`ERR_LOCK_LOST`, with `result`) when the lock was lost while `fn` ran
+     * and `fn` resolved; the release's error when `fn` resolved but the
+     * release failed.
+     */
+    withLock<T>(name: string | number, options: WithLockOptions | undefined, fn: (signal: AbortSignal) => T | Promise<T>): Promise<T>
+    withLock<T>(name: string | number, fn: (signal: AbortSignal) => T | Promise<T>): Promise<T>
 
     /**
      * Closes every pooled connection; waits in progress end with

@@ -40,9 +40,20 @@ function startKeepAlive ({ period, renew, leaseEnd, onExpired, until = Infinity 
     timer = null
     if (stopped) return
     if (performance.now() >= until) {
-      // maxHoldTime: renew no more; the lease runs out, and that is a loss.
-      timer = setTimeout(() => { if (!stopped) { stopped = true; onExpired() } }, Math.max(0, leaseEnd() - performance.now()))
-      timer.unref()
+      // maxHoldTime: renew no more; the lease runs out, and that is a loss
+      // (at the lease's end as it stands then: an extend() may move it).
+      const atLeaseEnd = () => {
+        const left = leaseEnd() - performance.now()
+        if (stopped) return
+        if (left > 0) {
+          timer = setTimeout(atLeaseEnd, left)
+          timer.unref()
+          return
+        }
+        stopped = true
+        onExpired()
+      }
+      atLeaseEnd()
       return
     }
     running = Promise.resolve().then(renew).then(

@@ -115,9 +115,17 @@ function optionsAndCallback (options, callback) {
   return [options, check.callback(callback)]
 }
 
-/** Whether a failure leaves the outcome of a write unknown (no reply came). */
+// The server's code for a write that was applied but whose write concern
+// (majority) was not confirmed in time.
+const WRITE_CONCERN_FAILED = 64
+
+/**
+ * Whether a failure leaves the outcome of a write unknown: no reply came, or
+ * the write landed but its write concern was not confirmed.
+ */
 function noReply (failure) {
-  return failure.code === errors.codes.MONGODB_NETWORK || failure.code === errors.codes.MONGODB_TIMEOUT
+  return failure.code === errors.codes.MONGODB_NETWORK || failure.code === errors.codes.MONGODB_TIMEOUT ||
+    failure.serverCode === WRITE_CONCERN_FAILED
 }
 
 /** The holding this instance knows for `lockId` (null for an id set by hand). */
@@ -273,6 +281,7 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
   // One store for the whole wait: if its connection closes, the wait ends.
   const store = await wait.abortable(resolveStore(lock[kState].where), signal)
   const queue = lock[kState].where.fair ? await wait.joinQueue(store, check.storedName(lock.name), lock.pollInterval, signal) : null
+  if (queue) emit(lock, 'queued', queue.ticket())
   try {
     for (let attempts = 1; ; attempts++) {
       // Fair: only the head of the queue tries; the others wait their turn.
@@ -469,7 +478,7 @@ Lock.holder = function holder (name, options, callback) {
     const s = await status(where, name)
     if (!s.held) return null
     return {
-      lockId: s.lockId,
+      lockId: s.lockId === undefined ? null : s.lockId,
       host: s.host === undefined ? null : s.host,
       pid: s.pid === undefined ? null : s.pid,
       owner: s.owner === undefined ? null : s.owner,

@@ -137,7 +137,7 @@ function writeConcern (value) {
   const out = {}
   const w = value.w
   if (w !== undefined) {
-    const ok = (typeof w === 'string' && w !== '' && !w.includes('\u0000')) || (Number.isInteger(w) && w >= 1 && w <= 50)
+    const ok = (typeof w === 'string' && w !== '' && !/^0+$/.test(w) && !w.includes('\u0000')) || (Number.isInteger(w) && w >= 1 && w <= 50)
     if (!ok) throw errors.invalidOption(`writeConcern.w must be 'majority', a tag, or a number of members from 1 (w: 0 is refused: a lock must know its writes landed), got ${errors.describe(w)}`)
     out.w = String(w)
   }

@@ -32,9 +32,16 @@ async function hold (lock, options) {
   const onLost = (reason) => controller.abort(errors.lockLost(lock.name, reason))
   lock.on('lost', onLost)
   let released = null
+  // One release; a failed one may be tried again through the handle.
   const release = () => {
     if (!released) {
-      released = lock.release().finally(() => lock.removeListener('lost', onLost))
+      released = lock.release().then((timedOut) => {
+        lock.removeListener('lost', onLost)
+        return timedOut
+      }, (error) => {
+        released = null
+        throw error
+      })
     }
     return released
   }
@@ -73,7 +80,14 @@ async function withLock (Lock, name, options, fn) {
     throw error
   }
   const lostBefore = held.signal.aborted
-  const timedOut = await held.release()
+  let timedOut
+  try {
+    timedOut = await held.release()
+  } catch (releaseError) {
+    // fn's work is done: its value stays with the error.
+    releaseError.result = result
+    throw releaseError
+  }
   if (lostBefore || timedOut) {
     const error = errors.lockLost(lock.name, held.signal.reason && held.signal.reason.reason)
     error.result = result

@@ -33,6 +33,8 @@ class Store {
   constructor (target, key, clientKey) {
     this.key = key
     this.clientKey = clientKey
+    /** Stores of one collection share local handoff, whatever their other options. */
+    this.handoffKey = [clientKey, target.dbName || '', target.collection].join('\u0000')
     /** The history collection, when history is on. */
     this.history = target.history
     this.native = new LockStore(JSON.stringify(target))

@@ -6,11 +6,13 @@
 const { performance } = require('perf_hooks')
 const errors = require('./errors')
 
-const waiters = new WeakMap() // Store -> Map<name, Set<wake>>
+// Waiters in this process, per lock collection and name: a release wakes
+// every local waiter on that name, whatever other options their Locks have.
+const waiters = new Map() // handoff key -> Map<name, Set<{ wake, store }>>
 
 function waitersOf (store, name) {
-  let byName = waiters.get(store)
-  if (!byName) waiters.set(store, (byName = new Map()))
+  let byName = waiters.get(store.handoffKey)
+  if (!byName) waiters.set(store.handoffKey, (byName = new Map()))
   let set = byName.get(name)
   if (!set) byName.set(name, (set = new Set()))
   return set
@@ -26,32 +28,35 @@ function pause (store, name, ms, signal) {
     const set = waitersOf(store, name)
     const done = (settle, value) => {
       clearTimeout(timer)
-      set.delete(wake)
-      const byName = waiters.get(store)
-      if (set.size === 0 && byName && byName.get(name) === set) byName.delete(name)
+      set.delete(entry)
+      const byName = waiters.get(store.handoffKey)
+      if (set.size === 0 && byName && byName.get(name) === set) {
+        byName.delete(name)
+        if (byName.size === 0) waiters.delete(store.handoffKey)
+      }
       if (signal) signal.removeEventListener('abort', onAbort)
       settle(value)
     }
-    const wake = () => done(resolve)
+    const entry = { wake: () => done(resolve), store }
     const onAbort = () => done(reject, errors.aborted(signal))
-    const timer = setTimeout(wake, ms)
-    set.add(wake)
+    const timer = setTimeout(entry.wake, ms)
+    set.add(entry)
     if (signal) signal.addEventListener('abort', onAbort, { once: true })
   })
 }
 
-/** Ends the pauses of every waiter for `name` on `store`: the name is free. */
+/** Ends the pauses of every local waiter for `name` in `store`'s collection: the name is free. */
 function wake (store, name) {
-  const byName = waiters.get(store)
+  const byName = waiters.get(store.handoffKey)
   const set = byName && byName.get(name)
-  if (set) for (const w of [...set]) w()
+  if (set) for (const entry of [...set]) entry.wake()
 }
 
 /** Ends every pause on `store` (it was closed). */
 function wakeAll (store) {
-  const byName = waiters.get(store)
+  const byName = waiters.get(store.handoffKey)
   if (!byName) return
-  for (const set of [...byName.values()]) for (const w of [...set]) w()
+  for (const set of [...byName.values()]) for (const entry of [...set]) if (entry.store === store) entry.wake()
 }
 
 /** `promise`, or an AbortError as soon as `signal` fires. */
@@ -86,6 +91,8 @@ async function joinQueue (store, name, pollInterval, signal) {
   let renewedAt = performance.now()
   return {
     name,
+    /** The waiter's ticket number: its place in arrival order. */
+    ticket: () => ticket.number,
     async isHead () {
       const reply = await store.isHead(name, ticket)
       if (reply.error) throw errors.fromFailure(reply.error)
