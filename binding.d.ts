@@ -41,8 +41,22 @@ export declare class LockStore {
    * before the first acquire).
    */
   ensureIndexes(): Promise<IndexesReply>
+  /** Who holds `name` now, in one round trip. */
+  status(name: string): Promise<StatusReply>
+  /** Joins the queue of fair waiters for `name`, registered for `lease_ms`. */
+  enqueue(name: string, leaseMs: number): Promise<QueueReply>
+  /** Whether `t` is at the head of the queue of `name`. */
+  isHead(name: string, t: QueueTicket): Promise<QueueReply>
+  /** Keeps `t`'s registration alive for `lease_ms` more. */
+  refresh(t: QueueTicket, leaseMs: number): Promise<QueueReply>
+  /** Leaves the queue. */
+  leave(t: QueueTicket): Promise<Failure | null>
+  /** Every lock document of the collection, by name, at most `limit`. */
+  list(limit: number): Promise<ListReply>
+  /** Removes the lock document `lock_id` (hex) of `name`, by its exact `_id`. */
+  remove(name: string, lockId: string): Promise<RemoveReply>
   /** Records the start of a holding in the history (when it is on). */
-  recordStart(lockId: string, name: string, acquiredMs: number, host: string, pid: number): Promise<Failure | null>
+  recordStart(lockId: string, name: string, acquiredMs: number): Promise<Failure | null>
   /** Records how a holding ended, in the history (when it is on). */
   recordEnd(lockId: string, name: string, how: string, endedMs?: number | undefined | null): Promise<Failure | null>
   /**
@@ -69,8 +83,15 @@ export interface AcquireReply {
   timeAcquired?: number
   /** End of the lease in ms since the epoch (server clock), when acquired. */
   expire?: number
+  /** The holding's fencing token, when acquired with fencing on. */
+  fencingToken?: number
   /** The holding removed to take the lock (a takeover or a forced acquire). */
   replaced?: ReplacedHolding
+  /**
+   * When not acquired: ms until the current holder's lease ends (server
+   * clock), when known; a waiter can come back right then.
+   */
+  holderExpiresIn?: number
   error?: Failure
 }
 
@@ -137,6 +158,26 @@ export interface IndexesReply {
 /** Whether this binary is a debug build (it then has test-only panic triggers). */
 export declare function isDebugBuild(): boolean
 
+export interface ListReply {
+  locks: Array<LockInfo>
+  error?: Failure
+}
+
+/** One lock document, for operators (`list`). */
+export interface LockInfo {
+  name?: string
+  lockId?: string
+  /** ms since the epoch, server clock. */
+  acquired?: number
+  /** ms since the epoch, server clock. */
+  expire: number
+  /** ms left on the lease (≤ 0: past it), server clock. */
+  expiresIn: number
+  host?: string
+  pid?: number
+  owner?: string
+}
+
 /**
  * Does nothing, asynchronously: the benchmark's measure of one trip across
  * the N-API boundary and back (a Promise settled from the Tokio runtime).
@@ -146,6 +187,20 @@ export declare function noop(): Promise<number>
 /** How many pooled clients are open (tests of the connection's life). */
 export declare function openClients(): number
 
+export interface QueueReply {
+  ticket?: QueueTicket
+  /** `isHead`: the ticket is at the head; `refresh`: the registration was still there. */
+  yes: boolean
+  error?: Failure
+}
+
+/** A fair waiter's place in the queue. */
+export interface QueueTicket {
+  /** Hex of the registration's `_id`. */
+  id: string
+  number: number
+}
+
 export declare function releaseAbortSwitch(id: number): void
 
 export interface ReleaseReply {
@@ -153,6 +208,12 @@ export interface ReleaseReply {
   timedOut: boolean
   /** Why, when `timed_out`: `expired`, `taken`, `forced` or `deleted`. */
   reason?: string
+  error?: Failure
+}
+
+export interface RemoveReply {
+  /** Whether the document was there (and is gone now). */
+  removed: boolean
   error?: Failure
 }
 
@@ -165,6 +226,22 @@ export interface ReplacedHolding {
 }
 
 export declare function resetCommandCounts(): void
+
+export interface StatusReply {
+  /** Whether someone holds the name now (a live lease). */
+  held: boolean
+  lockId?: string
+  /** ms since the epoch, server clock. */
+  acquired?: number
+  /** ms since the epoch, server clock. */
+  expire?: number
+  /** ms left on the holder's lease, server clock. */
+  expiresIn?: number
+  host?: string
+  pid?: number
+  owner?: string
+  error?: Failure
+}
 
 /** Lines for the application's debug log, kept since the last call. */
 export declare function takeNotes(): Array<string>

@@ -93,7 +93,8 @@ declare namespace Lock {
     owner?: string
     /**
      * The write concern of the lock's own writes (its insert, delete and
-     * update of lock documents), instead of the connection's. Default
+     * update of lock documents; with `fencing` and `fair`, the claims of
+     * tokens and the queue's writes too), instead of the connection's. Default
      * `{ w: 'majority' }`, so that a lock survives a primary failover; a
      * standalone server and FerretDB accept and ignore it. `w: 0` is refused
      * (`ERR_INVALID_OPTION`): a lock must know that its writes landed.
@@ -106,10 +107,51 @@ declare namespace Lock {
      * renewed: the lease runs out (at most `timeout` ms later) and 'lost'
      * (`'expired'`) is emitted, so a holder stuck in a loop cannot keep a
      * lock forever. Only acts with `keepAlive` (without it the lease ends
-     * after `timeout` anyway). Default: no limit. 0, `Infinity` or a
-     * non-number is `ERR_INVALID_OPTION`.
+     * after `timeout` anyway). Your own `extend()` calls are not capped: one
+     * made after `maxHoldTime` moves the lease's end, and 'lost' comes when
+     * the lease as last extended runs out. Default: no limit. 0, `Infinity`
+     * or a non-number is `ERR_INVALID_OPTION`.
      */
     maxHoldTime?: number
+    /**
+     * Fencing tokens. `true`: every holding gets a token,
+     * {@link Lock.fencingToken | lock.fencingToken} (and a `hold()` handle's
+     * `fencingToken`): a whole number, 1 for the first holding of a name,
+     * that is higher than the token of every earlier holding of the same
+     * name in the same collection, across releases, expiries, takeovers,
+     * forced acquires, processes and lock documents deleted by hand. Give it
+     * to the resource the lock protects, which refuses a token lower than
+     * the highest it has seen (`if (token < highest) reject`): so a holder
+     * paused past its lease cannot write after its successor.
+     *
+     * Tokens are claimed by an insert into a unique index on
+     * `{ name, token }` in `<collection>_fencing`, right after the lock
+     * insert; the highest token is read at the same time as that insert
+     * (another command, on a second pooled connection), so a successful
+     * acquire costs one more round trip (the claim). Old claims are pruned,
+     * never the highest: do not drop that collection (tokens would start
+     * again at 1). A claim that cannot be made fails the acquire (the lock is
+     * given back): `ERR_MONGODB` when others kept claiming first, or the
+     * server's error. Default `false`; not a boolean: `ERR_INVALID_OPTION`.
+     */
+    fencing?: boolean
+    /**
+     * Fair waiting. `true`: `pollAcquire`, `hold()` and `Lock.withLock` wait
+     * in a queue shared by every process and are served in arrival order.
+     * A waiter takes a ticket by an insert into a unique index on
+     * `{ name, ticket }` in `<collection>_queue` (2 round trips; then
+     * 'queued' with the ticket), and tries only while it is at the head of
+     * the queue (1 `find` per try); the others pause `pollInterval` ms. Its
+     * registration lasts max(2000 ms, 4 × `pollInterval`) and is renewed
+     * while it waits, so a waiter that dies leaves the queue when it
+     * expires; a wait that ends (lock taken, aborted, timed out, failed)
+     * leaves at once (1 `delete`). `maxAttempts` counts every try, at the
+     * head or not. Plain `acquire()` and `forceAcquire()` are not queued
+     * (0.0.1's behaviour), nor are Locks without `fair`; exclusion never
+     * depends on the queue. Default `false` (0.0.1's unfair polling); not a
+     * boolean: `ERR_INVALID_OPTION`.
+     */
+    fair?: boolean
   }
 
   /**
@@ -133,8 +175,15 @@ declare namespace Lock {
     wtimeoutMS?: number
   }
 
-  /** Options of `Lock.ensureIndexes([options])`: where, and whether to have the TTL index. */
-  interface EnsureIndexesOptions extends CollectionOptions {}
+  /**
+   * Options of `Lock.ensureIndexes([options])`: where, and which indexes:
+   * the TTL index (`ttl`), and with `fencing: true` / `fair: true` also the
+   * unique index of `<collection>_fencing` / `<collection>_queue`.
+   */
+  interface EnsureIndexesOptions extends CollectionOptions {
+    fencing?: LockOptions['fencing']
+    fair?: LockOptions['fair']
+  }
 
   /** Options of `Lock.holder(name, [options])`: where to look, as for a Lock. */
   interface HolderOptions {
@@ -210,8 +259,8 @@ declare namespace Lock {
     readonly lockId: string
     /**
      * The holding's fencing token when the Lock was made with
-     * `fencing: true` (a number that grows with each holding of the name),
-     * else `null`.
+     * `fencing: true` (a whole number, higher than every earlier holding's
+     * of the name: see {@link LockOptions.fencing}), else `null`.
      */
     readonly fencingToken: number | null
     /**
@@ -222,9 +271,9 @@ declare namespace Lock {
     readonly signal: AbortSignal
     /**
      * Releases the lock, as `lock.release()`: `false` when released in
-     * time, `true` when it had been lost. Idempotent: every call returns the
-     * first call's Promise (a failed release is not retried: call
-     * `lock.release()` for that).
+     * time, `true` when it had been lost. Idempotent: while a release is
+     * under way or after one succeeded, every call returns the same Promise;
+     * after a failed one (a network error, say), the next call tries again.
      */
     release(): Promise<boolean>
     /** `release()`, resolving `undefined`; it rejects when the release fails. */
@@ -366,6 +415,13 @@ declare namespace Lock {
     options?: string[]
     /** The underlying error (the connection's own, or the AbortSignal's `reason`). */
     cause?: unknown
+    /**
+     * From `Lock.withLock`: what `fn` resolved with, when the lock was lost
+     * meanwhile (`ERR_LOCK_LOST`) or when `fn` resolved and the release
+     * failed (the release's error: the work is done, only the release needs
+     * another try).
+     */
+    result?: unknown
   }
 
   /** How an aborted `pollAcquire` (or `hold`/`withLock` wait) rejects (as Node's own APIs do). */
@@ -407,6 +463,13 @@ declare namespace Lock {
     /** A `pollAcquire` gave up (emitted just before it fails with `ERR_POLL_TIMEOUT`). */
     timeout: []
     /**
+     * `fair: true` only: a wait (`pollAcquire`, `hold()`, `Lock.withLock`)
+     * joined the queue of fair waiters, before its first try; once per wait.
+     * `ticket` is its place in arrival order (per name and collection;
+     * higher is later).
+     */
+    queued: [ticket: number]
+    /**
      * The holding is no longer ours, found by a call (`extend`, `release`)
      * or the keep-alive (also `'expired'` once `maxHoldTime` stopped it).
      * Once per lost holding.
@@ -437,6 +500,14 @@ declare namespace Lock {
     pollInterval: number
     /** Tries `pollAcquire` makes by default: `timeout / pollInterval + 2`, computed at construction (0.0.x). */
     probeMaxAttempts: number
+    /**
+     * With `fencing: true`: the current holding's fencing token, a whole
+     * number higher than every earlier holding's of this name (see
+     * {@link LockOptions.fencing}), from the acquire until `release()` (it
+     * stays through a loss until then, like `lockId`); else `null`. For
+     * reading: the lock never reads it back.
+     */
+    readonly fencingToken: number | null
 
     /**
      * One try: `true` when taken, `false` when someone else holds it
@@ -452,8 +523,10 @@ declare namespace Lock {
      * ends if that is sooner (server clock, read by the failed try), plus a
      * jitter of at most 25 ms or a tenth of `pollInterval`: a crashed
      * holder's lock is taken right at its expiry. A release of the same name
-     * in this process (by a Lock with the same connection and collection
-     * options) wakes the wait at once.
+     * in this process (by a Lock with the same connection settings, database
+     * and collection, whatever its other options) wakes the wait at once.
+     * With `fair: true`, waiters of every process queue and only the head of
+     * the queue tries ('queued' gives the ticket; see {@link LockOptions.fair}).
      */
     pollAcquire(options?: PollAcquireOptions): Promise<boolean>
     pollAcquire(callback: Callback<boolean>): void
@@ -524,42 +597,49 @@ declare namespace Lock {
     on(event: 'released', listener: (lockTimeouted: boolean) => void): this
     on(event: 'extended', listener: (expire: number) => void): this
     on(event: 'timeout', listener: () => void): this
+    on(event: 'queued', listener: (ticket: number) => void): this
     on(event: 'lost', listener: (reason: LostReason) => void): this
 
     once(event: 'acquired', listener: (lockId: string) => void): this
     once(event: 'released', listener: (lockTimeouted: boolean) => void): this
     once(event: 'extended', listener: (expire: number) => void): this
     once(event: 'timeout', listener: () => void): this
+    once(event: 'queued', listener: (ticket: number) => void): this
     once(event: 'lost', listener: (reason: LostReason) => void): this
 
     addListener(event: 'acquired', listener: (lockId: string) => void): this
     addListener(event: 'released', listener: (lockTimeouted: boolean) => void): this
     addListener(event: 'extended', listener: (expire: number) => void): this
     addListener(event: 'timeout', listener: () => void): this
+    addListener(event: 'queued', listener: (ticket: number) => void): this
     addListener(event: 'lost', listener: (reason: LostReason) => void): this
 
     prependListener(event: 'acquired', listener: (lockId: string) => void): this
     prependListener(event: 'released', listener: (lockTimeouted: boolean) => void): this
     prependListener(event: 'extended', listener: (expire: number) => void): this
     prependListener(event: 'timeout', listener: () => void): this
+    prependListener(event: 'queued', listener: (ticket: number) => void): this
     prependListener(event: 'lost', listener: (reason: LostReason) => void): this
 
     prependOnceListener(event: 'acquired', listener: (lockId: string) => void): this
     prependOnceListener(event: 'released', listener: (lockTimeouted: boolean) => void): this
     prependOnceListener(event: 'extended', listener: (expire: number) => void): this
     prependOnceListener(event: 'timeout', listener: () => void): this
+    prependOnceListener(event: 'queued', listener: (ticket: number) => void): this
     prependOnceListener(event: 'lost', listener: (reason: LostReason) => void): this
 
     off(event: 'acquired', listener: (lockId: string) => void): this
     off(event: 'released', listener: (lockTimeouted: boolean) => void): this
     off(event: 'extended', listener: (expire: number) => void): this
     off(event: 'timeout', listener: () => void): this
+    off(event: 'queued', listener: (ticket: number) => void): this
     off(event: 'lost', listener: (reason: LostReason) => void): this
 
     removeListener(event: 'acquired', listener: (lockId: string) => void): this
     removeListener(event: 'released', listener: (lockTimeouted: boolean) => void): this
     removeListener(event: 'extended', listener: (expire: number) => void): this
     removeListener(event: 'timeout', listener: () => void): this
+    removeListener(event: 'queued', listener: (ticket: number) => void): this
     removeListener(event: 'lost', listener: (reason: LostReason) => void): this
   }
 
@@ -576,7 +656,9 @@ declare namespace Lock {
     /**
      * Ensures a lock collection's indexes now (a deploy step; otherwise they
      * are ensured before the first acquire): the unique index on `name` and,
-     * unless `ttl: false`, the TTL index on `expire`. Rejects with
+     * unless `ttl: false`, the TTL index on `expire`; with `fencing: true` /
+     * `fair: true`, the unique index of `<collection>_fencing` /
+     * `<collection>_queue` too. Rejects with
      * `ERR_INDEX` when an existing `name_1` index is non-unique or partial.
      */
     ensureIndexes(options?: EnsureIndexesOptions): Promise<EnsureIndexesResult>
@@ -607,8 +689,10 @@ declare namespace Lock {
      * (a failed release is attached to it as a non-enumerable
      * `releaseError`, never replacing it); {@link LockLostError}
      * (`ERR_LOCK_LOST`, with `result`) when the lock was lost while `fn` ran
-     * and `fn` resolved; the release's error when `fn` resolved but the
-     * release failed.
+     * and `fn` resolved; the release's error, with `fn`'s value as its
+     * `result`, when `fn` resolved but the release failed. `options.fair`
+     * makes the wait fair, `options.fencing` gives the holding a token (read
+     * it from a `hold()` handle: `fn` gets only the signal).
      */
     withLock<T>(name: string | number, options: WithLockOptions | undefined, fn: (signal: AbortSignal) => T | Promise<T>): Promise<T>
     withLock<T>(name: string | number, fn: (signal: AbortSignal) => T | Promise<T>): Promise<T>

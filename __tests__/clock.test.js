@@ -2,6 +2,9 @@
 // Expiry runs on the server's clock: clients whose clocks are 10 minutes off
 // (libfaketime) neither steal live locks nor wait past dead ones.
 const { execFileSync } = require('child_process')
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
 const Lock = require('..')
 const { useTestDatabase, lockWorker } = require('./support/helpers')
 
@@ -51,5 +54,35 @@ describe.each(['+10m', '-10m'])('a client whose clock is %s off', (skew) => {
     expect(doc.expire.getTime() - doc.inserted.getTime()).toBe(7777)
     expect(Math.abs(doc.inserted.getTime() - Date.now())).toBeLessThan(30000)
     await skewed.call('release', name)
+  })
+})
+
+describe('a client whose wall clock steps while it runs (NTP, a resumed VM)', () => {
+  // libfaketime reads the offset from a file on every call; the monotonic
+  // clock is left alone, as a real clock step leaves it.
+  const lib = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find((f) => fs.existsSync(f))
+  const run = lib ? test : test.skip
+  run('does not steal a live lock after its clock jumps 10 minutes ahead', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mdl-step-')), 'faketime')
+    fs.writeFileSync(file, '+0\n')
+    const stepping = await lockWorker('native', uri, {
+      env: { LD_PRELOAD: lib, FAKETIME_TIMESTAMP_FILE: file, FAKETIME_NO_CACHE: '1', DONT_FAKE_MONOTONIC: '1' }
+    })
+    try {
+      const name = 'stepped'
+      const holder = Lock(name, { uri, timeout: 60000 })
+      expect(await holder.acquire()).toBe(true)
+      // It measures the server's clock on this first call, with its clock right.
+      expect((await stepping.call('acquire', name)).value).toBe(false)
+      const before = (await stepping.call('now', 'clock')).value
+      fs.writeFileSync(file, '+10m\n')
+      const after = (await stepping.call('now', 'clock')).value
+      expect(after - before).toBeGreaterThan(590000) // the step happened
+      // Within the 30 s before the next measurement, it still sees the live lease.
+      expect((await stepping.call('acquire', name)).value).toBe(false)
+      expect(await holder.release()).toBe(false)
+    } finally {
+      await stepping.exit()
+    }
   })
 })

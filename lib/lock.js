@@ -2,7 +2,8 @@
 /**
  * The Lock: 0.0.x's API (a factory that works with or without `new`,
  * callbacks or Promises, the 0.0.x error messages), and what its to-do list
- * promised: events, forceAcquire, extend, keep-alive, unbounded and
+ * promised: events ('acquired', 'released', 'extended', 'timeout', 'lost',
+ * 'queued'), forceAcquire, extend, keep-alive, unbounded and
  * cancellable waits, indexes on demand, history. The protocol itself is the
  * native core's (src/protocol/); this file keeps Node's conventions.
  */
@@ -278,6 +279,9 @@ async function abortableAcquire (store, name, timeout, own, signal) {
 
 async function pollAcquire (lock, { maxAttempts, signal }) {
   if (signal && signal.aborted) throw errors.aborted(signal)
+  // Checked before joining a queue, so that a holder never waits behind itself.
+  if (lock.lockId) throw errors.alreadyAcquired()
+  check.storedName(lock.name)
   // One store for the whole wait: if its connection closes, the wait ends.
   const store = await wait.abortable(resolveStore(lock[kState].where), signal)
   const queue = lock[kState].where.fair ? await wait.joinQueue(store, check.storedName(lock.name), lock.pollInterval, signal) : null

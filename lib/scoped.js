@@ -55,7 +55,7 @@ async function hold (lock, options) {
 }
 
 /**
- * Runs `fn(signal)` while holding the lock `name`, and returns what it
+ * Runs `fn(signal, { lockId, fencingToken })` while holding the lock `name`, and returns what it
  * returns. If `fn` throws, that error is what rejects (a failed release is
  * attached to it as `releaseError`, never replacing it). If the lock was
  * lost while `fn` ran and `fn` still resolved, it rejects with ERR_LOCK_LOST
@@ -68,7 +68,7 @@ async function withLock (Lock, name, options, fn) {
   const held = await hold(lock, options)
   let result
   try {
-    result = await fn(held.signal)
+    result = await fn(held.signal, { lockId: held.lockId, fencingToken: held.fencingToken })
   } catch (error) {
     try {
       await held.release()

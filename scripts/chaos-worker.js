@@ -40,7 +40,8 @@ function newLock (name) {
   lock.on('extended', (expire) => { lock.lastExpire = expire })
   lock.on('lost', (reason) => {
     stats.lost++
-    send({ type: 'lost', name, token: lock.fencingToken, reason })
+    // The token of the holding lost (a release clears lock.fencingToken first).
+    send({ type: 'lost', name, token: lock.heldToken, holding: stats.holdings, reason })
   })
   return lock
 }
@@ -56,24 +57,24 @@ function reportError (op, name, err) {
  * has surely ended (the keep-alive stopped when the first release began).
  * Then the name gets a fresh Lock: the old one still thinks it holds.
  */
-async function release (name, lock, token) {
+async function release (name, lock, token, holding) {
   const giveUpAt = now() + timeout + 1000
   for (let attempt = 1; ; attempt++) {
     try {
       const timedOut = await lock.release()
       if (timedOut) stats.timedOutReleases++
-      send({ type: 'released', name, token, timedOut, attempts: attempt })
+      send({ type: 'released', name, token, holding, timedOut, attempts: attempt })
       return
     } catch (err) {
       if (err.code === 'ERR_LOCK_NOT_ACQUIRED') {
-        send({ type: 'released', name, token, timedOut: true, attempts: attempt })
+        send({ type: 'released', name, token, holding, timedOut: true, attempts: attempt })
         return
       }
       reportError('release', name, err)
       if (now() > giveUpAt) {
         stats.abandonedReleases++
         locks.set(name, newLock(name))
-        send({ type: 'released', name, token, abandoned: true, attempts: attempt })
+        send({ type: 'released', name, token, holding, abandoned: true, attempts: attempt })
         return
       }
       await sleep(between(50, 150))
@@ -95,24 +96,28 @@ async function main () {
       await sleep(between(50, 250))
       continue
     }
-    stats.holdings++
+    const holding = ++stats.holdings
     const token = lock.fencingToken
-    const lockId = lock.lockId
-    send({ type: 'acquired', name, token, lockId, timeAcquired: lock.timeAquired })
+    lock.heldToken = token
+    const timeAcquired = lock.timeAquired
+    send({ type: 'acquired', name, token, holding, lockId: lock.lockId, timeAcquired })
     // The holding: a write at its start, a short hold, a write at its end.
-    send({ type: 'write', name, token, phase: 'start' })
+    // The end write goes out even if the lock was lost meanwhile (a holder
+    // paused past its lease does not know yet): the resource must refuse it.
+    send({ type: 'write', name, token, holding, phase: 'start' })
     await sleep(between(config.holdMinMs, config.holdMaxMs))
-    send({ type: 'write', name, token, phase: 'end' })
+    send({ type: 'write', name, token, holding, phase: 'end' })
     send({
       type: 'releasing',
       name,
       token,
+      holding,
+      wall: Date.now(),
       // The end of the lease as this holder last knew it (server clock).
-      leaseEnd: lock.lastExpire && lock.lockId === lockId ? lock.lastExpire : lock.timeAquired + timeout,
-      lostReason: null
+      leaseEnd: lock.lastExpire || timeAcquired + timeout
     })
     lock.lastExpire = null
-    await release(name, lock, token)
+    await release(name, lock, token, holding)
   }
   // The IPC channel keeps a forked process alive: say goodbye, then let go.
   await Lock.close().catch((err) => reportError('close', null, err))

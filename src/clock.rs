@@ -5,6 +5,11 @@
 //! between the local clock and the server's is measured with `hello`, whose
 //! reply carries the server's `localTime`, corrected by half the round trip
 //! (Cristian's algorithm). `$$NOW` would be simpler but FerretDB lacks it.
+//!
+//! Between measurements the server's time is carried forward on this
+//! process's *monotonic* clock, not its wall clock: a client whose wall clock
+//! steps (NTP, a VM resumed, someone setting the date) neither treats live
+//! leases as expired nor waits past dead ones.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -59,6 +64,9 @@ pub struct ServerClock {
     /// after a pool was cleared (a reconnect) and after a network error.
     stale: AtomicBool,
     measured_at: std::sync::Mutex<Option<Instant>>,
+    /// The server's time (ms) at a monotonic instant: now is that time plus
+    /// the monotonic time elapsed since.
+    anchor: std::sync::Mutex<Option<(Instant, i64)>>,
     /// Single-flight: concurrent callers wait for one measurement.
     measuring: Mutex<()>,
 }
@@ -75,6 +83,7 @@ impl ServerClock {
             offset_ms: AtomicI64::new(0),
             stale: AtomicBool::new(true),
             measured_at: std::sync::Mutex::new(None),
+            anchor: std::sync::Mutex::new(None),
             measuring: Mutex::new(()),
         }
     }
@@ -102,7 +111,11 @@ impl ServerClock {
         if !self.is_fresh() {
             self.measure(client).await?;
         }
-        Ok(local_now_ms() + self.offset_ms())
+        let anchor = *self.anchor.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(match anchor {
+            Some((at, server_ms)) => server_ms + at.elapsed().as_millis() as i64,
+            None => local_now_ms() + self.offset_ms(),
+        })
     }
 
     async fn measure(&self, client: &Client) -> Result<()> {
@@ -114,6 +127,7 @@ impl ServerClock {
         self.stale.store(false, Ordering::Release);
         let admin = client.database("admin");
         let mut samples = Vec::with_capacity(SAMPLES);
+        let mut anchors = Vec::with_capacity(SAMPLES);
         for _ in 0..SAMPLES {
             let sent_local_ms = local_now_ms();
             let started = Instant::now();
@@ -121,19 +135,34 @@ impl ServerClock {
                 self.mark_stale();
                 LockError::driver("hello", e)
             })?;
-            let round_trip_ms = started.elapsed().as_millis() as i64;
+            let round_trip = started.elapsed();
+            let round_trip_ms = round_trip.as_millis() as i64;
             match reply.get_datetime("localTime") {
-                Ok(t) => samples.push(Sample {
-                    sent_local_ms,
-                    round_trip_ms,
-                    server_ms: t.timestamp_millis(),
-                }),
+                Ok(t) => {
+                    samples.push(Sample {
+                        sent_local_ms,
+                        round_trip_ms,
+                        server_ms: t.timestamp_millis(),
+                    });
+                    // The server read its clock halfway through the round trip.
+                    anchors.push((
+                        round_trip_ms,
+                        started + round_trip / 2,
+                        t.timestamp_millis(),
+                    ));
+                }
                 // A server that does not say its time: trust the local clock.
                 Err(_) => break,
             }
         }
         self.offset_ms
             .store(best_offset(&samples).unwrap_or(0), Ordering::Release);
+        let anchor = anchors
+            .into_iter()
+            .min_by_key(|(rtt, _, _)| *rtt)
+            .map(|(_, at, server_ms)| (at, server_ms))
+            .unwrap_or_else(|| (Instant::now(), local_now_ms()));
+        *self.anchor.lock().unwrap_or_else(|p| p.into_inner()) = Some(anchor);
         *self.measured_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         Ok(())
     }

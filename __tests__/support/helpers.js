@@ -112,8 +112,8 @@ async function waitFor (predicate, { timeoutMs = 20000, everyMs = 20 } = {}) {
 module.exports = { BASE_URI, uriFor, freshDb, rawDb, useTestDatabase, withOwnDb, runFixture, startFixture, nextMessage, waitFor }
 
 /** A lock-worker process (see fixtures/lock-worker.js) with a call() helper. */
-async function lockWorker (impl, uri, { faketime } = {}) {
-  const child = startFixture('lock-worker.js', [impl, uri], { faketime })
+async function lockWorker (impl, uri, { faketime, env } = {}) {
+  const child = startFixture('lock-worker.js', [impl, uri], { faketime, env })
   const ready = await nextMessage(child, (m) => 'ready' in m, 60000)
   if (!ready.ready) throw new Error(`${impl} worker failed: ${ready.message}`)
   let ids = 0

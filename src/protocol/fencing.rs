@@ -13,13 +13,17 @@
 //! round trip (the claim).
 //!
 //! Why the tokens of successive holdings increase: a claim only succeeds for
-//! a token nobody claimed yet. A holder whose claim of `highest + 1` bounces
-//! (someone claimed it since its read) reads again, claims above everything,
-//! and then checks that its lock document is still live before using the
-//! token; a holding that ended meanwhile gets no token (the acquire reports
-//! the lock as taken). So a token in use was claimed while its holder held
-//! the lock, and every later holding reads it (or a higher one) before
-//! claiming its own. Old claims are pruned now and then, never the highest.
+//! a token nobody claimed yet, and a holding's candidate is one above the
+//! highest claim it read after its predecessor's claim went in, so a later
+//! holding's token is higher unless both picked the same number, where one
+//! bounces. A holder whose claim bounces (someone claimed it since its read)
+//! reads again, claims above everything, and then checks that its lock
+//! document is still live before using the token; a holding that ended
+//! meanwhile gets no token (the acquire reports the lock as taken): a stale
+//! holder never ends up above its successor. A holder whose first claim was
+//! slow may still carry a token after its lease ended; it is lower than its
+//! successor's, which is what a fenced resource needs. Old claims are pruned
+//! now and then, never the highest.
 
 use mongodb::bson::{doc, DateTime, Document};
 use mongodb::options::IndexOptions;
