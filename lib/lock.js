@@ -214,6 +214,7 @@ async function renew (lock, holding, ms, { rethrow = false } = {}) {
   }
   holding.expire = reply.expire
   holding.leaseEnd = performance.now() + ms
+  log('%s: lease of %s renewed for %d ms', holding.name, holding.id, ms)
   emit(lock, 'extended', reply.expire)
   return true
 }
@@ -294,6 +295,7 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
         : { acquired: false, name: queue.name }
       if (attempt.acquired) return true
       const limit = maxAttempts === undefined ? check.probeMaxAttempts(lock.probeMaxAttempts) : maxAttempts
+      log('%s: try %d of %s: %s', attempt.name, attempts, limit, queue && !attempt.holderExpiresIn ? 'waiting for its turn' : `held${attempt.holderExpiresIn ? ` for ${Math.round(attempt.holderExpiresIn)} ms more` : ''}`)
       if (attempts >= limit) {
         emit(lock, 'timeout')
         throw errors.pollTimeout(lock.name)

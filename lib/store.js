@@ -17,7 +17,7 @@
 const { LockStore } = require('./native')
 const errors = require('./errors')
 const wait = require('./wait')
-const { notes } = require('./log')
+const { log, notes } = require('./log')
 const { describeConnection, specKey } = require('./client-spec')
 
 const HOST = require('os').hostname()
@@ -126,6 +126,20 @@ const storesByClient = new Map() // client settings key -> Set<Store> sharing on
 const byConnection = new WeakMap() // mongoose Connection -> { client, store }
 const watched = new WeakSet() // connections whose 'close' we listen to
 
+/**
+ * The connection settings a store uses, for the debug log: hosts, TLS,
+ * mechanism and the like; secrets (passwords, keys, certificates, the
+ * connection string itself) only as "(set)".
+ */
+function settingsForLog (target) {
+  const spec = target.client
+  const secret = new Set(['password', 'proxyPassword', 'tlsCaPem', 'tlsCertKeyPem', 'uri', 'authMechanismProperties'])
+  const shown = Object.entries(spec)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${secret.has(key) ? '(set)' : Array.isArray(value) ? value.join(',') : value}`)
+  return `${shown.join(' ')} db=${target.dbName || '(from the connection string)'}`
+}
+
 /** What tells stores of one connection apart: the lock's own store options. */
 function optionsKey (options) {
   return JSON.stringify([options.collection, options.ttl, options.history || null, options.owner || null, options.writeConcern || null, Boolean(options.fencing), Boolean(options.fair)])
@@ -147,6 +161,7 @@ function storeFor (where, options) {
   const key = [clientKey, target.dbName || '', optionsKey(options)].join('\u0000')
   let store = stores.get(key)
   if (!store) {
+    if (log.enabled) log('store for %s: %s', target.collection, settingsForLog(target))
     store = new Store(target, key, clientKey)
     stores.set(key, store)
     if (!storesByClient.has(clientKey)) storesByClient.set(clientKey, new Set())

@@ -122,15 +122,25 @@ static NOTED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default)
 /// Notes kept at most, until the application's log takes them.
 const MAX_NOTES: usize = 100;
 
-/// Keeps a line for the application's debug log (TTL detection and the
-/// like), once per process: the JS layer takes the notes and logs them.
-/// Never secrets.
+/// Keeps a line for the application's debug log (clock measurements and the
+/// like): the JS layer takes the notes and logs them. Never secrets. When
+/// nobody takes them, the oldest are dropped.
 pub fn note(line: String) {
+    let mut notes = NOTES.lock().unwrap_or_else(|p| p.into_inner());
+    if notes.len() >= MAX_NOTES {
+        notes.remove(0);
+    }
+    notes.push(line);
+}
+
+/// Like [`note`], but each distinct line once per process (TTL detection).
+pub fn note_once(line: String) {
     let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
     if noted.len() >= MAX_NOTES || !noted.insert(line.clone()) {
         return;
     }
-    NOTES.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+    drop(noted);
+    note(line);
 }
 
 /// The notes kept since the last call.

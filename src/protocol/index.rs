@@ -132,7 +132,7 @@ impl Locks {
                         "no TTL index on {}.expire ({e}); documents of holders that died stay until taken over",
                         self.namespace
                     );
-                    self.note(note.clone());
+                    self.note_once(note.clone());
                     report.ttl_note = Some(note);
                 }
             }

@@ -288,9 +288,9 @@ impl Locks {
         })
     }
 
-    /// A line for the application's log (TTL detection and the like).
-    fn note(&self, line: String) {
-        connection::note(line);
+    /// A line for the application's log, once per process (TTL detection).
+    fn note_once(&self, line: String) {
+        connection::note_once(line);
     }
 
     /// The server's time now, in ms.
