@@ -424,6 +424,14 @@ declare namespace Lock {
     result?: unknown
   }
 
+  /** What `Lock.withLock` passes to `fn` besides its signal. */
+  interface HeldInfo {
+    /** Hex string of the lock document's ObjectId. */
+    readonly lockId: string
+    /** The holding's fencing token with `fencing: true`, else `null`. */
+    readonly fencingToken: number | null
+  }
+
   /** How an aborted `pollAcquire` (or `hold`/`withLock` wait) rejects (as Node's own APIs do). */
   interface AbortError extends LockError {
     name: 'AbortError'
@@ -691,11 +699,11 @@ declare namespace Lock {
      * (`ERR_LOCK_LOST`, with `result`) when the lock was lost while `fn` ran
      * and `fn` resolved; the release's error, with `fn`'s value as its
      * `result`, when `fn` resolved but the release failed. `options.fair`
-     * makes the wait fair, `options.fencing` gives the holding a token (read
-     * it from a `hold()` handle: `fn` gets only the signal).
+     * makes the wait fair, `options.fencing` gives the holding a token: `fn`
+     * gets it as its second argument, `{ lockId, fencingToken }`.
      */
-    withLock<T>(name: string | number, options: WithLockOptions | undefined, fn: (signal: AbortSignal) => T | Promise<T>): Promise<T>
-    withLock<T>(name: string | number, fn: (signal: AbortSignal) => T | Promise<T>): Promise<T>
+    withLock<T>(name: string | number, options: WithLockOptions | undefined, fn: (signal: AbortSignal, held: HeldInfo) => T | Promise<T>): Promise<T>
+    withLock<T>(name: string | number, fn: (signal: AbortSignal, held: HeldInfo) => T | Promise<T>): Promise<T>
 
     /**
      * Closes every pooled connection; waits in progress end with
