@@ -82,3 +82,18 @@ test('an aborted fair wait leaves the queue at once', async () => {
   expect(await queue.countDocuments({ name })).toBe(0)
   await holder.release()
 })
+
+test('in-process handoff stays instant for a fair waiter: a release here wakes it, not its next poll', async () => {
+  const name = 'fair-local'
+  const holder = Lock(name, { uri })
+  await holder.acquire()
+  const waiter = Lock(name, { uri, fair: true, pollInterval: 10000 })
+  const queued = new Promise((resolve) => waiter.once('queued', resolve))
+  const waiting = waiter.pollAcquire()
+  await queued
+  await holder.release()
+  const released = Date.now()
+  expect(await waiting).toBe(true)
+  expect(Date.now() - released).toBeLessThan(5000) // long before the 10 s poll interval
+  await waiter.release()
+})
