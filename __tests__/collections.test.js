@@ -119,6 +119,12 @@ describe('history', () => {
     })
   })
 
+  test('history may not be a lock collection (a record there would block a name for good)', () => {
+    for (const [history, collection] of [['distributedlocks', undefined], ['jobs', 'jobs'], ['jobs_fencing', 'jobs'], ['jobs_queue', 'jobs']]) {
+      expect(() => Lock('x', { uri, history, collection })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }))
+    }
+  })
+
   test('a history collection name is honoured, and history is off by default', async () => {
     await withOwnDb('hist_named', async ({ uri, db }) => {
       const lock = Lock('n', { uri, history: 'audit' })

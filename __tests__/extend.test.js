@@ -144,6 +144,34 @@ describe('forceAcquire', () => {
   })
 })
 
+describe('concurrent calls on one instance', () => {
+  test('two releases at once: one round trip, the same answer, no loss that did not happen', async () => {
+    const lock = Lock(fresh(), { uri })
+    const seen = recorder(lock)
+    await lock.acquire()
+    native.resetCommandCounts()
+    expect(await Promise.all([lock.release(), lock.release()])).toEqual([false, false])
+    expect(native.commandCounts().delete).toBe(1)
+    expect(seen.map(([e]) => e)).toEqual(['acquired', 'released'])
+  })
+
+  test('two forced acquires at once: the instance never forces itself out', async () => {
+    const lock = Lock(fresh(), { uri })
+    const seen = recorder(lock)
+    const outcomes = await Promise.all([lock.forceAcquire(), lock.forceAcquire()].map((p) => p.then((v) => v, (e) => e.message)))
+    expect(outcomes.sort()).toEqual(['lock_already_aquired', true].sort())
+    expect(seen.map(([e]) => e)).toEqual(['acquired'])
+    expect(await lock.release()).toBe(false)
+  })
+
+  test('a timeout property of 0 is refused: a lease that ends as it starts excludes no one', async () => {
+    const lock = Lock(fresh(), { uri })
+    lock.timeout = 0
+    await expect(lock.acquire()).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' })
+    expect(() => Lock('x', { uri, keepAlive: 0.5 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }))
+  })
+})
+
 describe('events', () => {
   test('no listeners, a lost lock, a throwing listener, keep-alive on: nothing crashes the app and it exits on its own', async () => {
     const name = fresh()

@@ -129,4 +129,22 @@ describe('through a cut connection', () => {
     const released = await waitFor(() => lock.release().then((v) => ({ v }), () => null), { timeoutMs: 10000 })
     expect(released.v).toBe(true)
   })
+
+  test('a server that stops answering (no reply, no reset) still ends the holding at the lease end, not at socketTimeoutMS', async () => {
+    const name = fresh()
+    // The default operation bound (60 s) applies: nothing shortens it here.
+    const lock = Lock(name, { uri: fp.uri, timeout: 1500, keepAlive: 300 })
+    const seen = recorder(lock)
+    await lock.acquire()
+    await waitFor(() => seen.some(([e]) => e === 'extended'))
+    const lastRenewal = seen.filter(([e]) => e === 'extended').pop()[2]
+    await fp.proxy.addToxic({ name: 'silence', type: 'timeout', stream: 'downstream', attributes: { timeout: 0 } })
+    await waitFor(() => seen.some(([e]) => e === 'lost'), { timeoutMs: 10000 })
+    const [, reason, lostAt] = seen.find(([e]) => e === 'lost')
+    expect(reason).toBe('expired')
+    expect(lostAt - lastRenewal).toBeGreaterThanOrEqual(1500 - 50)
+    expect(lostAt - lastRenewal).toBeLessThan(1500 + 1000)
+    await fp.proxy.removeToxic('silence')
+    await Lock.close() // ends the calls still waiting on the silent connection
+  })
 })

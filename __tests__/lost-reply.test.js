@@ -42,6 +42,19 @@ const dropReplies = () => fp.proxy.addToxic({ name: 'drop', type: 'timeout', str
 const resetRequests = () => fp.proxy.addToxic({ name: 'reset', type: 'reset_peer', stream: 'upstream', attributes: { timeout: 0 } })
 const heal = (name) => fp.proxy.removeToxic(name)
 
+/**
+ * Retries a release until it gets an answer: right after a heal, a pooled
+ * connection the fault left half-open may still fail once (a network
+ * error, which changes nothing). Resolves with the answer.
+ */
+async function releaseAnswered (lock) {
+  const answered = await waitFor(() => lock.release().then((value) => ({ value }), (error) => {
+    if (error.code !== 'ERR_MONGODB_NETWORK' && error.code !== 'ERR_MONGODB_TIMEOUT') throw error
+    return null
+  }), { timeoutMs: 15000 })
+  return answered.value
+}
+
 /** A warm lock: its index, clock and pooled connection are ready. */
 async function warm (lock) {
   expect(await lock.acquire()).toBe(true)
@@ -70,7 +83,7 @@ test('reply lost after the insert: the same Lock recognises its document and hol
   const started = Date.now()
   // Whether the core's background withdraw or this call comes first, this
   // Lock ends up holding the name, long before the stranded lease would end.
-  expect(await lock.pollAcquire()).toBe(true)
+  expect(await lock.pollAcquire({ maxAttempts: Infinity })).toBe(true)
   timings.insertReplyLostReacquire = Date.now() - started
   const docs = await docsOf(name)
   expect(docs.map((d) => d._id.toHexString())).toEqual([lock.lockId])
@@ -106,7 +119,7 @@ test('reply lost after the delete: the retried release reports the truth (releas
   expect(await docsOf(name)).toHaveLength(0) // but the delete went through
   await heal('drop')
   // 1.0.0 answered `true` here (as if the lease had run out).
-  expect(await lock.release()).toBe(false)
+  expect(await releaseAnswered(lock)).toBe(false)
   expect(lock.lockId).toBeNull()
 })
 
@@ -121,7 +134,7 @@ test('a retried release says true when a forced acquire took the lock during our
   const other = direct(name)
   expect(await other.forceAcquire()).toBe(true)
   const lost = new Promise((resolve) => lock.once('lost', resolve))
-  expect(await lock.release()).toBe(true)
+  expect(await releaseAnswered(lock)).toBe(true)
   expect(await lost).toBe('forced')
   expect(await other.release()).toBe(false)
 })
@@ -136,7 +149,7 @@ test('a retried release says false when our first release freed the name and ano
   await heal('drop')
   const other = direct(name)
   expect(await other.acquire()).toBe(true) // contention: the name is taken right away
-  expect(await lock.release()).toBe(false)
+  expect(await releaseAnswered(lock)).toBe(false)
   expect(await other.release()).toBe(false)
 })
 
@@ -151,7 +164,7 @@ test('connection reset before the request: a clear network error, nothing writte
   expect(await docsOf(name)).toHaveLength(0)
   await heal('reset')
   const started = Date.now()
-  expect(await lock.pollAcquire()).toBe(true)
+  expect(await lock.pollAcquire({ maxAttempts: Infinity })).toBe(true)
   timings.resetBeforeRequestReacquire = Date.now() - started
   expect(await lock.release()).toBe(false)
 })
@@ -172,4 +185,44 @@ test('a reply slower than socketTimeoutMS: ERR_MONGODB_TIMEOUT within the bound,
   await waitFor(() => other.acquire(), { timeoutMs: LEASE_MS / 2, everyMs: 100 })
   timings.slowReplyNameFree = Date.now() - started
   expect(await other.release()).toBe(false)
+})
+
+test('a wait without end rides out a cut connection and takes the lock once the server answers again', async () => {
+  const name = fresh()
+  const lock = viaProxy(name)
+  await warm(lock)
+  const holder = direct(name)
+  await holder.acquire()
+  const errors = []
+  const waiting = lock.pollAcquire({ maxAttempts: Infinity })
+  await resetRequests()
+  // While the connection is cut, tries fail; the wait goes on.
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  await heal('reset')
+  await holder.release()
+  expect(await waiting.catch((e) => { errors.push(e); return null })).toBe(true)
+  expect(errors).toEqual([])
+  expect(await releaseAnswered(lock)).toBe(false)
+})
+
+test('Lock.close() with a server that stopped answering: waits end and close resolves at once', async () => {
+  const name = fresh()
+  const lock = Lock(name, { uri: fp.uri, pollInterval: 50 }) // the default 60 s bound per call
+  await warm(lock)
+  const holder = direct(name)
+  await holder.acquire()
+  const waiting = lock.pollAcquire({ maxAttempts: Infinity }).then(() => null, (e) => e)
+  await dropReplies() // the wait's next call hangs on the silent connection
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const started = Date.now()
+  await Lock.close()
+  const closedIn = Date.now() - started
+  const error = await waiting
+  const endedIn = Date.now() - started
+  timings.closeWithSilentServer = closedIn
+  expect(error.code).toBe('ERR_CONNECTION_CLOSED')
+  expect(closedIn).toBeLessThan(2000)
+  expect(endedIn).toBeLessThan(2000)
+  await heal('drop')
+  await holder.release()
 })

@@ -41,6 +41,10 @@ test('maxAttempts counts tries; without it the instance\'s probeMaxAttempts appl
     expect(() => waiter.pollAcquire({ maxAttempts: bad })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }))
   }
   expect(() => waiter.pollAcquire({ signal: {} })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }))
+  // A look-alike without removeEventListener, or with a getter that throws.
+  expect(() => waiter.pollAcquire({ signal: { aborted: false, addEventListener () {} } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }))
+  const throwing = { get aborted () { throw new Error('boom') }, addEventListener () {}, removeEventListener () {} }
+  expect(() => waiter.pollAcquire({ signal: throwing })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }))
   await holder.release()
 })
 

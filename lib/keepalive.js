@@ -19,7 +19,8 @@ const MAX_RETRY_MS = 1000
 const MIN_RETRY_MS = 50
 
 /**
- * Starts renewing. `renew()` resolves `true` (renewed), `false` (the lock is
+ * Starts renewing. `renew(bound)` (bound: ms left on the lease; an answer
+ * later than that is worthless) resolves `true` (renewed), `false` (the lock is
  * no longer ours: stop), or rejects (no answer). `leaseEnd()` is the lease's
  * end on `performance.now()`'s clock. `onExpired()` is called when failed
  * renewals outlast the lease, or when the lease runs out after `until` (a
@@ -56,9 +57,22 @@ function startKeepAlive ({ period, renew, leaseEnd, onExpired, until = Infinity 
       atLeaseEnd()
       return
     }
-    running = Promise.resolve().then(renew).then(
-      (renewed) => { if (renewed && !stopped) schedule(period) },
+    // A renewal that hangs (a server that stopped answering) must not let the
+    // lease run out unnoticed: at the lease's end, it is lost, whatever the
+    // renewal still does.
+    const leaseOver = setTimeout(() => {
+      if (stopped) return
+      stopped = true
+      onExpired()
+    }, Math.max(0, leaseEnd() - performance.now()))
+    leaseOver.unref()
+    running = Promise.resolve().then(() => renew(Math.max(1, leaseEnd() - performance.now()))).then(
+      (renewed) => {
+        clearTimeout(leaseOver)
+        if (renewed && !stopped) schedule(period)
+      },
       () => {
+        clearTimeout(leaseOver)
         if (stopped) return
         const left = leaseEnd() - performance.now()
         if (left <= 0) {

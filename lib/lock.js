@@ -116,6 +116,11 @@ function optionsAndCallback (options, callback) {
   return [options, check.callback(callback)]
 }
 
+/** An error a wait may ride out: the server could not be reached or did not answer. */
+function transient (error) {
+  return error.code === errors.codes.MONGODB_NETWORK || error.code === errors.codes.MONGODB_TIMEOUT
+}
+
 // The server's code for a write that was applied but whose write concern
 // (majority) was not confirmed in time.
 const WRITE_CONCERN_FAILED = 64
@@ -185,8 +190,8 @@ function startRenewing (lock, holding) {
     until: maxHoldTime === undefined ? Infinity : performance.now() + maxHoldTime,
     leaseEnd: () => holding.leaseEnd,
     onExpired: () => lose(lock, holding, 'expired'),
-    renew: async () => {
-      const renewed = await renew(lock, holding, lock.timeout)
+    renew: async (bound) => {
+      const renewed = await renew(lock, holding, lock.timeout, { bound })
       if (renewed === null) throw new Error('no answer') // retried by the keep-alive
       return renewed
     }
@@ -197,10 +202,10 @@ function startRenewing (lock, holding) {
  * One extend of `holding` to `ms`: true (renewed), false (lost), or null
  * when no answer came (the error is logged; the caller decides).
  */
-async function renew (lock, holding, ms, { rethrow = false } = {}) {
+async function renew (lock, holding, ms, { rethrow = false, bound } = {}) {
   if (holding.store.closed && !rethrow) return null // the keep-alive's connection closed: no answer will come
   const store = holding.store.closed ? await resolveStore(lock[kState].where) : holding.store
-  const reply = await store.extend(holding.id, holding.name, holding.expire, check.leaseMs(ms, lock.timeout))
+  const reply = await store.extend(holding.id, holding.name, holding.expire, check.leaseMs(ms, lock.timeout), bound)
   if (reply.error) {
     const error = errors.fromFailure(reply.error)
     log('%s: extend failed: %s', holding.name, error.message)
@@ -290,9 +295,18 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
   try {
     for (let attempts = 1; ; attempts++) {
       // Fair: only the head of the queue tries; the others wait their turn.
-      const attempt = !queue || await queue.isHead()
-        ? await acquireOnce(lock, store, signal)
-        : { acquired: false, name: queue.name }
+      let attempt
+      try {
+        attempt = !queue || await queue.isHead()
+          ? await acquireOnce(lock, store, signal)
+          : { acquired: false, name: queue.name }
+      } catch (error) {
+        // A wait without end rides out a server that is away (a restart, a
+        // cut connection): it tries again next poll. Any other wait ends.
+        if (maxAttempts !== Infinity || !transient(error) || store.closed) throw error
+        log('%s: try %d failed, trying again: %s (%s)', lock.name, attempts, error.message, error.code)
+        attempt = { acquired: false, name: check.storedName(lock.name) }
+      }
       if (attempt.acquired) return true
       const limit = maxAttempts === undefined ? check.probeMaxAttempts(lock.probeMaxAttempts) : maxAttempts
       log('%s: try %d of %s: %s', attempt.name, attempts, limit, queue && !attempt.holderExpiresIn ? 'waiting for its turn' : `held${attempt.holderExpiresIn ? ` for ${Math.round(attempt.holderExpiresIn)} ms more` : ''}`)
@@ -313,7 +327,18 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
 
 async function forceAcquire (lock) {
   const name = check.storedName(lock.name)
-  if (lock.lockId) throw errors.alreadyAcquired()
+  const state = lock[kState]
+  // One forced acquire at a time per instance: a second would force out the first.
+  if (lock.lockId || state.forcing) throw errors.alreadyAcquired()
+  state.forcing = true
+  try {
+    return await forceAcquireOnce(lock, name)
+  } finally {
+    state.forcing = false
+  }
+}
+
+async function forceAcquireOnce (lock, name) {
   const timeout = check.timeout(lock.timeout)
   const store = await resolveStore(lock[kState].where)
   const reply = await store.forceAcquire(name, timeout)
@@ -326,8 +351,20 @@ async function forceAcquire (lock) {
 async function release (lock) {
   if (!lock.lockId) throw errors.notAcquired()
   const lockId = check.lockId(lock.lockId)
-  const state = lock[kState]
   const holding = holdingOf(lock, lockId)
+  // Two releases at once (a finally block and a signal handler, say): one
+  // round trip, one answer for both, never a loss that did not happen.
+  if (holding && holding.releasing) return holding.releasing
+  const releasing = releaseOnce(lock, lockId, holding)
+  if (holding) {
+    holding.releasing = releasing
+    releasing.then(() => {}, () => { holding.releasing = null })
+  }
+  return releasing
+}
+
+async function releaseOnce (lock, lockId, holding) {
+  const state = lock[kState]
   // The keep-alive stops before the release's round trip; a renewal under
   // way settles first, so none can land after the release.
   if (holding && holding.keepAlive) await holding.keepAlive.stop()

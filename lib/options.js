@@ -48,7 +48,15 @@ function duration (value, what, max) {
 }
 
 const maxTimeout = () => MAX_DATE_MS - Date.now()
-const timeout = (value) => duration(value, 'timeout', maxTimeout())
+/**
+ * A lease length. 0 is refused: a lease that ends as it starts excludes no
+ * one (the option `timeout: 0` means the default, as in 0.0.x).
+ */
+function timeout (value) {
+  duration(value, 'timeout', maxTimeout())
+  if (value < 1) throw errors.invalidOption(`timeout must be at least 1 ms, got ${value}`, RangeError)
+  return value
+}
 const pollInterval = (value) => duration(value, 'pollInterval', MAX_POLL_INTERVAL)
 
 /** As in 0.0.x, a falsy option takes the default; NaN is refused, not defaulted. */
@@ -86,7 +94,7 @@ function storeOptions (options) {
     connection: optionalConnection(options.connection),
     collection: collectionName(options.collection, 'collection', DEFAULT_COLLECTION),
     ttl: optionalBoolean(options.ttl, 'ttl', true),
-    history: historyCollection(options.history),
+    history: historyCollection(options.history, collectionName(options.collection, 'collection', DEFAULT_COLLECTION)),
     owner: owner(options.owner),
     writeConcern: writeConcern(options.writeConcern),
     fencing: optionalBoolean(options.fencing, 'fencing', false),
@@ -166,11 +174,19 @@ function collectionName (value, what, fallback) {
   return value
 }
 
-/** `history: true` (the default collection), a collection name, or off. */
-function historyCollection (value) {
+/**
+ * `history: true` (the default collection), a collection name, or off. Never
+ * a lock collection: a history record there would block a name for good.
+ */
+function historyCollection (value, lockCollection) {
   if (value === undefined || value === null || value === false) return undefined
   if (value === true) return DEFAULT_HISTORY_COLLECTION
-  return collectionName(value, 'history', undefined)
+  const name = collectionName(value, 'history', undefined)
+  const taken = [lockCollection, DEFAULT_COLLECTION, `${lockCollection}_fencing`, `${lockCollection}_queue`]
+  if (taken.includes(name)) {
+    throw errors.invalidOption(`history must be a collection of its own, not ${JSON.stringify(name)} (a lock collection, or one the lock uses)`)
+  }
+  return name
 }
 
 function optionalBoolean (value, what, fallback) {
@@ -183,7 +199,7 @@ function optionalBoolean (value, what, fallback) {
 function keepAlive (value) {
   if (value === undefined || value === null || value === false) return false
   if (value === true) return true
-  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS)) {
+  if (typeof value !== 'number' || !(value >= 1 && value <= MAX_TIMER_MS)) {
     throw errors.invalidOption(`keepAlive must be true, false or a period in ms from 1 to ${MAX_TIMER_MS}, got ${errors.describe(value)}`, typeof value === 'number' ? RangeError : TypeError)
   }
   return value
@@ -213,7 +229,12 @@ function pollOptions (options, fallbackAttempts) {
 
 function abortSignal (signal) {
   if (signal === undefined || signal === null) return undefined
-  if (typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+  let ok = false
+  try {
+    ok = typeof signal === 'object' && typeof signal.aborted === 'boolean' &&
+      typeof signal.addEventListener === 'function' && typeof signal.removeEventListener === 'function'
+  } catch (_) { /* a getter that throws: not a usable signal */ }
+  if (!ok) {
     throw errors.invalidOption(`signal must be an AbortSignal, got ${errors.describe(signal)}`)
   }
   return signal

@@ -55,8 +55,9 @@ class Store {
     return this.native.release(lockId, name, expire, retry).then(noting)
   }
 
-  extend (lockId, name, expire, ms) {
-    return this.native.extend(lockId, name, expire, ms).then(noting)
+  /** `bound`: ms the call may take at most (below the operation timeout). */
+  extend (lockId, name, expire, ms, bound) {
+    return this.native.extend(lockId, name, expire, ms, bound === undefined ? undefined : Math.ceil(bound)).then(noting)
   }
 
   ensureIndexes () {

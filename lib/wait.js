@@ -66,7 +66,7 @@ function abortable (promise, signal) {
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(errors.aborted(signal))
     signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {})
   })
 }
 

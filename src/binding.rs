@@ -378,6 +378,7 @@ impl LockStore {
         name: String,
         expire_ms: Option<f64>,
         lease_ms: f64,
+        bound_ms: Option<f64>,
     ) -> ExtendReply {
         let outcome = self
             .with_locks(move |locks| async move {
@@ -387,7 +388,8 @@ impl LockStore {
                     expire_ms: expire_ms.map(|ms| whole_ms(ms, "expire")).transpose()?,
                 };
                 let lease_ms = protocol::validate_timeout(whole_ms(lease_ms, "ms")?)?;
-                locks.extend(holding, lease_ms).await
+                let bound_ms = bound_ms.map(|ms| whole_ms(ms, "bound")).transpose()?;
+                locks.extend(holding, lease_ms, bound_ms).await
             })
             .await;
         match outcome {

@@ -223,7 +223,10 @@ async fn from_uri(uri: &str) -> Result<Built> {
     let mut stripped = uri.to_string();
     let mut bound = None;
     for option in APPLIED_BY_THE_LOCK {
-        if let Some(ms) = option_value(uri, option).and_then(|v| v.parse::<u64>().ok()) {
+        if let Some(value) = option_value(uri, option) {
+            let ms = value.parse::<u64>().map_err(|_| LockError::InvalidUri {
+                message: format!("{option} must be a whole number of ms"),
+            })?;
             if ms > 0 {
                 bound = Some(bound.map_or(ms, |b: u64| b.min(ms)));
             }
@@ -248,6 +251,17 @@ async fn from_uri(uri: &str) -> Result<Built> {
 
 /// What the Rust driver's parser says, as a lock error.
 fn parse_error(message: &str) -> LockError {
+    // "GSSAPI auth is only supported with the gssapi-auth feature flag", …
+    if let Some(before) = message
+        .split(" auth is only supported with the")
+        .next()
+        .filter(|b| b.len() < message.len())
+    {
+        let mechanism = before.split_whitespace().last().unwrap_or("?");
+        return LockError::UnsupportedOption {
+            option: format!("authMechanism={mechanism}"),
+        };
+    }
     match refused_option(message) {
         Some(option) => LockError::UnsupportedOption { option },
         None => LockError::InvalidUri {
@@ -722,6 +736,15 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("bogusOption"), "{err}");
+        let err = build(&ClientSpec::from_uri("mongodb://h/?socketTimeoutMS=-5"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "ERR_INVALID_URI");
+        let err = build(&ClientSpec::from_uri("mongodb://u@h/?authMechanism=GSSAPI"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "ERR_UNSUPPORTED_CONNECTION_OPTION", "{err}");
+        assert!(err.to_string().contains("authMechanism=GSSAPI"), "{err}");
         assert!(build(&ClientSpec::from_uri("localhost:27017"))
             .await
             .is_err());

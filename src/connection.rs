@@ -56,6 +56,8 @@ pub struct Shared {
     /// Set once the client is closed: operations still running end with
     /// `ERR_CONNECTION_CLOSED`, and background work stops.
     closed: AtomicBool,
+    /// Wakes the operations under way when the client closes.
+    closed_notify: tokio::sync::Notify,
 }
 
 impl Target {
@@ -90,6 +92,17 @@ impl Shared {
 
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the client is closed (at once if it is).
+    pub async fn closing(&self) {
+        loop {
+            let woken = self.closed_notify.notified();
+            if self.is_closed() {
+                return;
+            }
+            woken.await;
+        }
     }
 
     /// Whether the indexes described by `key` were ensured on this client.
@@ -203,6 +216,7 @@ async fn connect(spec: &ClientSpec) -> Result<Arc<Shared>> {
         default_db,
         indexed: Mutex::new(HashSet::new()),
         closed: AtomicBool::new(false),
+        closed_notify: tokio::sync::Notify::new(),
     }))
 }
 
@@ -229,10 +243,15 @@ pub async fn close_all() {
     }
 }
 
+/// Marks the client closed (its calls under way end at once) and shuts it
+/// down in the background: a server that stopped answering must not hold up
+/// the application's shutdown (the driver's own shutdown may wait on it).
 async fn shut_down(slot: Slot) {
     if let Some(shared) = slot.get() {
         shared.closed.store(true, Ordering::Release);
-        shared.client.clone().shutdown().immediate(true).await;
+        shared.closed_notify.notify_waiters();
+        let client = shared.client.clone();
+        tokio::spawn(async move { client.shutdown().immediate(true).await });
     }
 }
 

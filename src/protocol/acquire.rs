@@ -377,6 +377,14 @@ impl Locks {
                 let left = until.saturating_duration_since(Instant::now());
                 if let Ok(Ok(done)) = tokio::time::timeout(left, delete).await {
                     if done.deleted_count > 0 {
+                        // Where an insert of several documents is not atomic,
+                        // the twin may go in right after the lock was deleted:
+                        // one more pass takes it too.
+                        tokio::time::sleep(WITHDRAW_FIRST_PAUSE).await;
+                        let again = coll.delete_many(
+                            doc! { "_id": { "$in": [insert.lock_id, insert.twin_id] } },
+                        );
+                        let _ = tokio::time::timeout(left, again).await;
                         return;
                     }
                 }

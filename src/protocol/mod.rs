@@ -305,13 +305,29 @@ impl Locks {
         operation: &'static str,
         work: impl std::future::Future<Output = Result<T>>,
     ) -> Result<T> {
-        let limit = self.shared.operation_timeout;
-        let result = tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-            Err(LockError::Timeout {
-                operation,
-                after_ms: limit.as_millis(),
-            })
-        });
+        self.bounded_by(operation, self.shared.operation_timeout, work)
+            .await
+    }
+
+    /// [`Locks::bounded`] with a bound of its own (at most the operation
+    /// timeout). A call still running when the client closes ends at once
+    /// with `ERR_CONNECTION_CLOSED`: nothing waits on a closed client.
+    async fn bounded_by<T>(
+        &self,
+        operation: &'static str,
+        limit: std::time::Duration,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let limit = limit.min(self.shared.operation_timeout);
+        let result = tokio::select! {
+            result = tokio::time::timeout(limit, work) => result.unwrap_or_else(|_| {
+                Err(LockError::Timeout {
+                    operation,
+                    after_ms: limit.as_millis(),
+                })
+            }),
+            () = self.shared.closing() => Err(LockError::ConnectionClosed),
+        };
         match result {
             Err(_) if self.shared.is_closed() => Err(LockError::ConnectionClosed),
             Err(e) if e.is_network() => {

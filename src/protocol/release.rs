@@ -88,8 +88,19 @@ impl Locks {
 
     /// Renews `holding`'s lease to `lease_ms` from now (server clock), if it
     /// is still ours and has [`EXTEND_MARGIN_MS`] left.
-    pub async fn extend(&self, holding: Holding<'_>, lease_ms: i64) -> Result<Renewed> {
-        self.bounded("extend", async {
+    ///
+    /// `bound_ms` bounds the call below the operation timeout (a keep-alive
+    /// gives the time left on the lease: an answer after it is worthless).
+    pub async fn extend(
+        &self,
+        holding: Holding<'_>,
+        lease_ms: i64,
+        bound_ms: Option<i64>,
+    ) -> Result<Renewed> {
+        let bound = bound_ms.map_or(self.shared.operation_timeout, |ms| {
+            std::time::Duration::from_millis(ms.max(1) as u64)
+        });
+        self.bounded_by("extend", bound, async {
             let now = self.now_ms().await?;
             let expire_ms = expiry(now, lease_ms)?;
             let margin = EXTEND_MARGIN_MS.min(lease_ms / 4);
