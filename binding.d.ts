@@ -35,7 +35,7 @@ export declare class LockStore {
    */
   release(lockId: string, name: string, expireMs: number | undefined | null, retry: boolean): Promise<ReleaseReply>
   /** Renews the lease of `lock_id` (hex) of `name` to `lease_ms` from now. */
-  extend(lockId: string, name: string, expireMs: number | undefined | null, leaseMs: number): Promise<ExtendReply>
+  extend(lockId: string, name: string, expireMs: number | undefined | null, leaseMs: number, boundMs?: number | undefined | null): Promise<ExtendReply>
   /**
    * Ensures the collection's indexes now (they are otherwise ensured
    * before the first acquire).

@@ -1,38 +1,41 @@
 'use strict'
 // `npm pack` makes a tarball that works in a fresh application without any
-// build step: the linux-x64 binary is inside.
+// build step, next to this machine's platform package (npm/<platform>/ with
+// the binary, as published), where binding.js finds the binary.
 const { execFileSync } = require('child_process')
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
-const { napiBuild, binaryPath } = require('../scripts/ensure-build')
+const { packLocal } = require('../scripts/platforms')
 const { uriFor, freshDb } = require('./support/helpers')
 
-const ROOT = path.join(__dirname, '..')
 const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 const run = (script, cwd, env = {}) => execFileSync(process.execPath, ['-e', script], {
   cwd, encoding: 'utf8', env: { ...process.env, MONGOOSE_DISTRIBUTED_LOCK_NATIVE: '', MONGODB_URI: '', ...env }
 })
 
 let work
+let packed
 beforeAll(() => {
-  if (!fs.existsSync(binaryPath('release'))) napiBuild('release')
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'mdl-pack-'))
+  // Builds the release binary from the current sources first (incremental).
+  packed = packLocal(work)
 }, 900000)
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }))
 
 test('the tarball installs into a fresh app and works without building', () => {
-  const packed = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT))
-  const files = packed[0].files.map((f) => f.path)
+  const files = packed.files
   expect(files).toEqual(expect.arrayContaining([
-    'index.js', 'index.d.ts', 'binding.js', 'lib/store.js', 'lib/client-spec.js', 'mongoose-distributed-lock.linux-x64-gnu.node'
+    'index.js', 'index.d.ts', 'binding.js', 'lib/store.js', 'lib/client-spec.js'
   ]))
   expect(files.some((f) => f.startsWith('src/') || f.startsWith('__tests__/'))).toBe(false)
+  // The binary is in the platform package only.
+  expect(files.some((f) => f.endsWith('.node'))).toBe(false)
 
   const app = path.join(work, 'app')
   fs.mkdirSync(app)
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }))
-  npm(['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(work, packed[0].filename)], app)
+  npm(['install', '--no-audit', '--no-fund', '--prefer-offline', packed.main, packed.platform], app)
 
   // Without mongoose at all: require works, the first call says what is missing.
   const alone = run(`
