@@ -187,11 +187,8 @@ function settled (reply) {
  * documents, to show a holder whose lease ended.
  */
 async function find (store, name) {
-  const status = settled(await store.status(name))
-  if (status.held) {
-    const { held, error, ...info } = status
-    return { name, ...info }
-  }
+  const { holder } = settled(await store.status(name))
+  if (holder) return { ...holder, name }
   const { locks } = settled(await store.list(FIND_SCAN_LIMIT))
   return locks.find((l) => l.name === name) || null
 }

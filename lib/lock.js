@@ -496,7 +496,7 @@ async function status (where, name) {
 /** Whether anyone holds this lock's name now (a live lease; one round trip). */
 Lock.prototype.isLocked = function (callback) {
   check.callback(callback)
-  return deliver(status(this[kState].where, this.name).then((s) => s.held), callback)
+  return deliver(status(this[kState].where, this.name).then((s) => Boolean(s.holder)), callback)
 }
 
 /**
@@ -505,7 +505,7 @@ Lock.prototype.isLocked = function (callback) {
  */
 Lock.prototype.expiresIn = function (callback) {
   check.callback(callback)
-  return deliver(status(this[kState].where, this.name).then((s) => s.held ? s.expiresIn : null), callback)
+  return deliver(status(this[kState].where, this.name).then((s) => s.holder ? s.holder.expiresIn : null), callback)
 }
 
 /**
@@ -518,15 +518,16 @@ Lock.holder = function holder (name, options, callback) {
   [options, callback] = optionsAndCallback(options, callback)
   const where = check.storeOptions(check.optionsObject(options))
   const run = async () => {
-    const s = await status(where, name)
-    if (!s.held) return null
+    const { holder } = await status(where, name)
+    if (!holder) return null
+    const orNull = (value) => value === undefined ? null : value
     return {
-      lockId: s.lockId === undefined ? null : s.lockId,
-      host: s.host === undefined ? null : s.host,
-      pid: s.pid === undefined ? null : s.pid,
-      owner: s.owner === undefined ? null : s.owner,
-      acquired: s.acquired === undefined ? null : s.acquired,
-      expires: s.expire
+      lockId: orNull(holder.lockId),
+      host: orNull(holder.host),
+      pid: orNull(holder.pid),
+      owner: orNull(holder.owner),
+      acquired: orNull(holder.acquired),
+      expires: holder.expire
     }
   }
   return deliver(run(), callback)

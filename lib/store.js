@@ -91,7 +91,7 @@ class Store {
     return this.native.remove(name, lockId).then(noting)
   }
 
-  /** Who holds `name` now (one round trip). */
+  /** Who holds `name` now (one round trip): `{ holder: { lockId, … } | undefined, error }`. */
   status (name) {
     return this.native.status(name).then(noting)
   }

@@ -130,19 +130,24 @@ pub struct RemoveReply {
 
 #[napi(object)]
 pub struct StatusReply {
-    /// Whether someone holds the name now (a live lease).
-    pub held: bool,
-    pub lock_id: Option<String>,
-    /// ms since the epoch, server clock.
-    pub acquired: Option<f64>,
-    /// ms since the epoch, server clock.
-    pub expire: Option<f64>,
-    /// ms left on the holder's lease, server clock.
-    pub expires_in: Option<f64>,
-    pub host: Option<String>,
-    pub pid: Option<f64>,
-    pub owner: Option<String>,
+    /// Who holds the name now (a live lease), or nothing.
+    pub holder: Option<LockInfo>,
     pub error: Option<Failure>,
+}
+
+impl From<protocol::Status> for LockInfo {
+    fn from(s: protocol::Status) -> Self {
+        LockInfo {
+            name: s.name,
+            lock_id: s.lock_id,
+            acquired: s.acquired_ms.map(|ms| ms as f64),
+            expire: s.expire_ms as f64,
+            expires_in: s.expires_in_ms as f64,
+            host: s.host,
+            pid: s.pid.map(|p| p as f64),
+            owner: s.owner,
+        }
+    }
 }
 
 #[napi(object)]
@@ -444,32 +449,17 @@ impl LockStore {
             .with_locks(move |locks| async move { locks.status(&name).await })
             .await
         {
-            Ok(Some(status)) => StatusReply {
-                held: true,
-                lock_id: status.lock_id,
-                acquired: status.acquired_ms.map(|ms| ms as f64),
-                expire: Some(status.expire_ms as f64),
-                expires_in: Some(status.expires_in_ms as f64),
-                host: status.host,
-                pid: status.pid.map(|p| p as f64),
-                owner: status.owner,
+            Ok(holder) => StatusReply {
+                holder: holder.map(LockInfo::from),
                 error: None,
             },
-            outcome => StatusReply {
-                held: false,
-                lock_id: None,
-                acquired: None,
-                expire: None,
-                expires_in: None,
-                host: None,
-                pid: None,
-                owner: None,
-                error: outcome.err().and_then(failed),
+            Err(err) => StatusReply {
+                holder: None,
+                error: failed(err),
             },
         }
     }
 
-    /// Joins the queue of fair waiters for `name`, registered for `lease_ms`.
     #[napi]
     pub async fn enqueue(&self, name: String, lease_ms: f64) -> QueueReply {
         let outcome = self
@@ -533,19 +523,7 @@ impl LockStore {
             .await
         {
             Ok(all) => ListReply {
-                locks: all
-                    .into_iter()
-                    .map(|s| LockInfo {
-                        name: s.name,
-                        lock_id: s.lock_id,
-                        acquired: s.acquired_ms.map(|ms| ms as f64),
-                        expire: s.expire_ms as f64,
-                        expires_in: s.expires_in_ms as f64,
-                        host: s.host,
-                        pid: s.pid.map(|p| p as f64),
-                        owner: s.owner,
-                    })
-                    .collect(),
+                locks: all.into_iter().map(LockInfo::from).collect(),
                 error: None,
             },
             Err(err) => ListReply {

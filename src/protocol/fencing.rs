@@ -26,8 +26,6 @@
 //! now and then, never the highest.
 
 use mongodb::bson::{doc, DateTime, Document};
-use mongodb::options::IndexOptions;
-use mongodb::IndexModel;
 
 use super::{Acquired, Locks};
 use crate::error::{LockError, Result, DUPLICATE_KEY};
@@ -141,25 +139,13 @@ impl Locks {
         let Some(fences) = &self.fencing else {
             return Ok(());
         };
-        let model = IndexModel::builder()
-            .keys(doc! { "name": 1, "token": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("name_1_token_1".to_string())
-                    .unique(true)
-                    .build(),
-            )
-            .build();
-        fences
-            .create_index(model)
-            .await
-            .map(|_| ())
-            .map_err(|e| LockError::Index {
-                message: format!(
-                    "cannot create the unique index on {{ name, token }} of the fencing collection: {}",
-                    LockError::driver("createIndexes", e)
-                ),
-            })
+        super::index::ensure_unique(
+            fences,
+            doc! { "name": 1, "token": 1 },
+            "name_1_token_1",
+            "fencing",
+        )
+        .await
     }
 }
 

@@ -57,6 +57,35 @@ pub fn is_unique_name_index(index: &Document) -> bool {
     unique && key_is_name
 }
 
+/// Creates a unique index `name` on `keys` of `coll` (a no-op when it is
+/// there): the keys of the fencing and queue collections. `what` names the
+/// collection in the error.
+pub(super) async fn ensure_unique(
+    coll: &mongodb::Collection<Document>,
+    keys: Document,
+    name: &str,
+    what: &str,
+) -> Result<()> {
+    let model = IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_string())
+                .unique(true)
+                .build(),
+        )
+        .build();
+    coll.create_index(model)
+        .await
+        .map(|_| ())
+        .map_err(|e| LockError::Index {
+            message: format!(
+                "cannot create the unique index {name} of the {what} collection: {}",
+                LockError::driver("createIndexes", e)
+            ),
+        })
+}
+
 /// Whether an index description is a TTL index on exactly `{ expire: 1 }`.
 fn is_ttl_index(index: &Document) -> bool {
     index.get("expireAfterSeconds").is_some()

@@ -358,7 +358,9 @@ impl Locks {
     async fn holder(&self, name: &str) -> Result<Option<Document>> {
         self.coll
             .find_one(doc! { "name": name })
-            .projection(doc! { "_id": 1, "expire": 1, "inserted": 1, FORCED_FROM: 1, HOLDER: 1 })
+            .projection(
+                doc! { "_id": 1, "name": 1, "expire": 1, "inserted": 1, FORCED_FROM: 1, HOLDER: 1 },
+            )
             .await
             .map_err(|e| LockError::driver("find", e))
     }

@@ -15,8 +15,6 @@
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
-use mongodb::options::IndexOptions;
-use mongodb::IndexModel;
 
 use super::{expiry, validate_name, Locks};
 use crate::error::{LockError, Result, DUPLICATE_KEY};
@@ -169,24 +167,12 @@ impl Locks {
         let Some(queue) = &self.queue else {
             return Ok(());
         };
-        let model = IndexModel::builder()
-            .keys(doc! { "name": 1, "ticket": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("name_1_ticket_1".to_string())
-                    .unique(true)
-                    .build(),
-            )
-            .build();
-        queue
-            .create_index(model)
-            .await
-            .map(|_| ())
-            .map_err(|e| LockError::Index {
-                message: format!(
-                    "cannot create the unique index on {{ name, ticket }} of the queue collection: {}",
-                    LockError::driver("createIndexes", e)
-                ),
-            })
+        super::index::ensure_unique(
+            queue,
+            doc! { "name": 1, "ticket": 1 },
+            "name_1_ticket_1",
+            "queue",
+        )
+        .await
     }
 }
