@@ -125,3 +125,19 @@ test('old claims are pruned, never the highest', async () => {
   const top = await claims.find({ name }).sort({ token: -1 }).limit(1).next()
   expect(top.token).toBe(20)
 })
+
+test('a dropped fencing collection never hands one token to two holdings: the claim proves its unique index', async () => {
+  const name = fresh()
+  const first = Lock(name, { uri, fencing: true })
+  await first.acquire()
+  await first.release()
+  await testDb.raw.db.collection('distributedlocks_fencing').drop()
+  // In this process the indexes count as ensured: only the claim's twin can tell.
+  const contenders = Array.from({ length: 8 }, () => Lock(`${name}-g`, { uri, fencing: true }))
+  await Promise.all(contenders.map((l) => l.forceAcquire()))
+  const tokens = contenders.map((l) => l.fencingToken).filter((t) => t !== null)
+  expect(new Set(tokens).size).toBe(tokens.length)
+  const indexes = await testDb.raw.db.collection('distributedlocks_fencing').indexes()
+  expect(indexes.some((i) => JSON.stringify(i.key) === '{"name":1,"token":1}' && i.unique)).toBe(true)
+  await Promise.all(contenders.map((l) => l.lockId && l.release()))
+})

@@ -168,7 +168,18 @@ function where (opts) {
     throw new Refusal('no connection string: pass --uri mongodb://host/db or set the MONGODB_URI environment variable')
   }
   const { check } = library()
-  return check.storeOptions(check.optionsObject({ uri, collection: opts.collection }))
+  return check.storeOptions(check.optionsObject({ uri: withQuickSelection(uri), collection: opts.collection }))
+}
+
+// An operator waits seconds, not the driver's 30 s, for an unreachable server
+// (unless the connection string says otherwise).
+const SERVER_SELECTION_TIMEOUT_MS = 5000
+
+function withQuickSelection (uri) {
+  if (/[?&]serverSelectionTimeoutMS=/i.test(uri)) return uri
+  const [base, hash] = uri.split('#')
+  const joined = `${base}${base.includes('?') ? '&' : base.replace(/^[^:]+:\/\/[^/]*$/, '') === '' ? '/?' : '?'}serverSelectionTimeoutMS=${SERVER_SELECTION_TIMEOUT_MS}`
+  return hash === undefined ? joined : `${joined}#${hash}`
 }
 
 async function open (opts) {

@@ -10,7 +10,10 @@
 //! collection keeps holding lock documents only. A holder claims
 //! `highest + 1` right after its lock insert went in; the highest token is
 //! read in the same round trip as that insert, so fencing costs one extra
-//! round trip (the claim).
+//! round trip (the claim). Like the lock, each claim goes in with a twin
+//! that the unique index refuses, which proves in the same round trip that
+//! the index is there: a dropped fencing collection (tokens then start
+//! again, do not drop it) never hands one token to two holdings.
 //!
 //! Why the tokens of successive holdings increase: a claim only succeeds for
 //! a token nobody claimed yet, and a holding's candidate is one above the
@@ -25,7 +28,7 @@
 //! successor's, which is what a fenced resource needs. Old claims are pruned
 //! now and then, never the highest.
 
-use mongodb::bson::{doc, DateTime, Document};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 
 use super::{Acquired, Locks};
 use crate::error::{LockError, Result, DUPLICATE_KEY};
@@ -73,14 +76,34 @@ impl Locks {
             None => self.highest_token(name).await? + 1,
         };
         for _ in 0..CLAIM_ATTEMPTS {
-            let claim = doc! {
-                "name": name,
-                "token": candidate,
-                "lockId": acquired.lock_id,
-                "claimed": DateTime::from_millis(acquired.time_acquired_ms),
+            let claim_id = ObjectId::new();
+            let twin_id = ObjectId::new();
+            let claim = |id: ObjectId| {
+                doc! {
+                    "_id": id,
+                    "name": name,
+                    "token": candidate,
+                    "lockId": acquired.lock_id,
+                    "claimed": DateTime::from_millis(acquired.time_acquired_ms),
+                }
             };
-            match fences.insert_one(claim).await {
-                Ok(_) => {
+            // The claim and its twin in one ordered insert, as for the lock:
+            // the twin bouncing proves the unique index on { name, token }
+            // is there (a dropped fencing collection comes back without it).
+            let command = doc! {
+                "insert": fences.name(),
+                "documents": [claim(claim_id), claim(twin_id)],
+                "ordered": true,
+                "writeConcern": self.write_concern.clone(),
+            };
+            let reply = self
+                .db()
+                .run_command(command)
+                .await
+                .map_err(|e| LockError::driver("insert", e))?;
+            match first_write_error(&reply) {
+                // The claim went in, its twin bounced: ours.
+                Some((1, DUPLICATE_KEY)) => {
                     if bounced && !self.still_ours(acquired).await? {
                         return Ok(None);
                     }
@@ -89,13 +112,31 @@ impl Locks {
                     }
                     return Ok(Some(candidate));
                 }
-                Err(e) => {
-                    let err = LockError::driver("insert", e);
-                    if err.server_code() != Some(DUPLICATE_KEY) {
-                        return Err(err);
-                    }
+                // Someone claimed this token first.
+                Some((0, DUPLICATE_KEY)) => {
                     bounced = true;
                     candidate = self.highest_token(name).await?.max(candidate) + 1;
+                }
+                // Both went in: no unique index. Withdraw, rebuild, claim again.
+                None => {
+                    let _ = fences
+                        .delete_many(doc! { "_id": { "$in": [claim_id, twin_id] } })
+                        .await;
+                    self.ensure_fencing_index().await?;
+                    bounced = true;
+                    candidate = self.highest_token(name).await?.max(candidate) + 1;
+                }
+                Some((_, code)) => {
+                    let _ = fences
+                        .delete_many(doc! { "_id": { "$in": [claim_id, twin_id] } })
+                        .await;
+                    return Err(LockError::Server {
+                        operation: "insert",
+                        code,
+                        code_name: None,
+                        message: "the fencing claim was refused".to_string(),
+                        labels: Vec::new(),
+                    });
                 }
             }
         }
@@ -147,6 +188,21 @@ impl Locks {
         )
         .await
     }
+}
+
+/// The `(index, code)` of the first write error of an `insert` reply.
+fn first_write_error(reply: &Document) -> Option<(i64, i32)> {
+    let first = reply
+        .get_array("writeErrors")
+        .ok()?
+        .first()?
+        .as_document()?;
+    let index = match first.get("index")? {
+        mongodb::bson::Bson::Int32(i) => i64::from(*i),
+        mongodb::bson::Bson::Int64(i) => *i,
+        _ => return None,
+    };
+    Some((index, first.get_i32("code").unwrap_or(0)))
 }
 
 fn token_of(doc: &Document) -> Option<i64> {
