@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 
-use super::{expiry, stored_time, validate_name, Locks, LostReason, HOLDER};
+use super::{expiry, first_write_error, stored_time, validate_name, Locks, LostReason, HOLDER};
 use crate::abort::Abort;
 use crate::error::{LockError, Result, DUPLICATE_KEY};
 
@@ -296,17 +296,7 @@ impl Locks {
     /// Inserts the lock, then its twin, in one ordered `insert` command.
     async fn insert_with_twin(&self, lock: Document, twin: Document) -> Result<Inserted> {
         let lock_id = lock.get("_id").cloned().unwrap_or(Bson::Null);
-        let command = doc! {
-            "insert": self.coll.name(),
-            "documents": [lock, twin],
-            "ordered": true,
-            "writeConcern": self.write_concern.clone(),
-        };
-        let reply = self
-            .db()
-            .run_command(command)
-            .await
-            .map_err(|e| LockError::driver("insert", e))?;
+        let reply = self.insert_ordered(self.coll.name(), [lock, twin]).await?;
         let outcome = classify_insert_reply(&reply);
         if outcome.is_err() && write_error_index(&reply) != Some(0) {
             // The lock may have gone in before the failure: take it back.
@@ -397,16 +387,7 @@ impl Locks {
 
 /// The `index` of the first write error in an `insert` reply, if any.
 fn write_error_index(reply: &Document) -> Option<i64> {
-    let first = reply
-        .get_array("writeErrors")
-        .ok()?
-        .first()?
-        .as_document()?;
-    match first.get("index")? {
-        Bson::Int32(i) => Some(i64::from(*i)),
-        Bson::Int64(i) => Some(*i),
-        _ => None,
-    }
+    first_write_error(reply).map(|(index, _)| index)
 }
 
 /// Reads the reply of the lock-plus-twin `insert` command.

@@ -30,11 +30,13 @@
 
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 
-use super::{Acquired, Locks};
+use super::{first_write_error, Acquired, Locks};
 use crate::error::{LockError, Result, DUPLICATE_KEY};
 
 /// How often a claim is retried after bouncing off a newer one.
 const CLAIM_ATTEMPTS: usize = 8;
+/// How often the unique index is rebuilt before a claim gives up.
+const INDEX_REBUILD_ATTEMPTS: usize = 10;
 /// Claims older than the newest are pruned every this many tokens.
 const PRUNE_EVERY: i64 = 16;
 
@@ -90,17 +92,9 @@ impl Locks {
             // The claim and its twin in one ordered insert, as for the lock:
             // the twin bouncing proves the unique index on { name, token }
             // is there (a dropped fencing collection comes back without it).
-            let command = doc! {
-                "insert": fences.name(),
-                "documents": [claim(claim_id), claim(twin_id)],
-                "ordered": true,
-                "writeConcern": self.write_concern.clone(),
-            };
             let reply = self
-                .db()
-                .run_command(command)
-                .await
-                .map_err(|e| LockError::driver("insert", e))?;
+                .insert_ordered(fences.name(), [claim(claim_id), claim(twin_id)])
+                .await?;
             match first_write_error(&reply) {
                 // The claim went in, its twin bounced: ours.
                 Some((1, DUPLICATE_KEY)) => {
@@ -122,7 +116,7 @@ impl Locks {
                     let _ = fences
                         .delete_many(doc! { "_id": { "$in": [claim_id, twin_id] } })
                         .await;
-                    self.ensure_fencing_index().await?;
+                    self.rebuild_fencing_index().await?;
                     bounced = true;
                     candidate = self.highest_token(name).await?.max(candidate) + 1;
                 }
@@ -146,6 +140,24 @@ impl Locks {
                 "could not claim a fencing token for {name:?}: others kept claiming first"
             ),
         })
+    }
+
+    /// Rebuilds the unique index after claims went in without it. Contenders
+    /// that raced into the bare collection are withdrawing their claims, and
+    /// their duplicates stop the build for a moment: try again a few times.
+    async fn rebuild_fencing_index(&self) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            match self.ensure_fencing_index().await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt + 1 >= INDEX_REBUILD_ATTEMPTS => return Err(e),
+                Err(_) => {
+                    attempt += 1;
+                    let pause = 5 * attempt as u64 + u64::from(ObjectId::new().bytes()[11] % 10);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+            }
+        }
     }
 
     /// Whether `acquired`'s lock document is still there, its lease running.
@@ -188,21 +200,6 @@ impl Locks {
         )
         .await
     }
-}
-
-/// The `(index, code)` of the first write error of an `insert` reply.
-fn first_write_error(reply: &Document) -> Option<(i64, i32)> {
-    let first = reply
-        .get_array("writeErrors")
-        .ok()?
-        .first()?
-        .as_document()?;
-    let index = match first.get("index")? {
-        mongodb::bson::Bson::Int32(i) => i64::from(*i),
-        mongodb::bson::Bson::Int64(i) => *i,
-        _ => return None,
-    };
-    Some((index, first.get_i32("code").unwrap_or(0)))
 }
 
 fn token_of(doc: &Document) -> Option<i64> {

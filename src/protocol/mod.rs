@@ -193,6 +193,21 @@ pub fn expiry(now_ms: i64, timeout_ms: i64) -> Result<i64> {
         })
 }
 
+/// The `(index, code)` of the first write error of an `insert` reply.
+fn first_write_error(reply: &Document) -> Option<(i64, i32)> {
+    let first = reply
+        .get_array("writeErrors")
+        .ok()?
+        .first()?
+        .as_document()?;
+    let index = match first.get("index")? {
+        Bson::Int32(i) => i64::from(*i),
+        Bson::Int64(i) => *i,
+        _ => return None,
+    };
+    Some((index, first.get_i32("code").unwrap_or(0)))
+}
+
 /// A date field of a stored lock document (`expire`, `inserted`), in ms.
 /// 0.0.x writes a `Date`; a number is taken as ms, for hand-made documents.
 pub fn stored_time(doc: &Document, field: &str) -> Option<i64> {
@@ -342,6 +357,24 @@ impl Locks {
         self.shared
             .client
             .database(self.coll.namespace().db.as_str())
+    }
+
+    /// Inserts `documents` into `collection` (of this database) in one
+    /// ordered `insert` command with the lock's write concern, and returns
+    /// the reply: write errors stay in it, for the caller to read (a lock and
+    /// its twin, a fencing claim and its twin).
+    async fn insert_ordered(&self, collection: &str, documents: [Document; 2]) -> Result<Document> {
+        let [first, second] = documents;
+        let command = doc! {
+            "insert": collection,
+            "documents": [first, second],
+            "ordered": true,
+            "writeConcern": self.write_concern.clone(),
+        };
+        self.db()
+            .run_command(command)
+            .await
+            .map_err(|e| LockError::driver("insert", e))
     }
 
     /// Deletes exactly the documents `filter` names (by `_id`).
