@@ -107,20 +107,29 @@ test('reply lost after the insert: the core withdraws the document, so others ge
 })
 
 test('reply lost after the delete: the retried release reports the truth (released in time)', async () => {
-  const name = fresh()
-  const lock = viaProxy(name)
-  await warm(lock)
-  expect(await lock.acquire()).toBe(true)
-  const lockId = lock.lockId
-  await dropReplies()
-  const { error } = await failure(lock.release())
-  expect(error.code).toBe('ERR_MONGODB_TIMEOUT')
-  expect(lock.lockId).toBe(lockId) // not released as far as the caller knows
-  expect(await docsOf(name)).toHaveLength(0) // but the delete went through
-  await heal('drop')
-  // 1.0.0 answered `true` here (as if the lease had run out).
-  expect(await releaseAnswered(lock)).toBe(false)
-  expect(lock.lockId).toBeNull()
+  // The case needs the delete to reach the server while its reply is lost.
+  // Now and then the request itself is held up (a connection the dropped
+  // heartbeats made the driver replace): then the scenario is tried again.
+  let deleteLanded = false
+  for (let round = 0; round < 3 && !deleteLanded; round++) {
+    const name = fresh()
+    const lock = viaProxy(name)
+    await warm(lock)
+    expect(await lock.acquire()).toBe(true)
+    const lockId = lock.lockId
+    await dropReplies()
+    const { error } = await failure(lock.release())
+    expect(error.code).toBe('ERR_MONGODB_TIMEOUT')
+    expect(lock.lockId).toBe(lockId) // not released as far as the caller knows
+    deleteLanded = (await docsOf(name)).length === 0
+    await heal('drop')
+    // Either way the retried release tells the truth: released in time.
+    // When the delete did land, 1.0.0 answered `true` (as if the lease had run out).
+    expect(await releaseAnswered(lock)).toBe(false)
+    expect(lock.lockId).toBeNull()
+    expect(await docsOf(name)).toHaveLength(0)
+  }
+  expect(deleteLanded).toBe(true)
 })
 
 test('a retried release says true when a forced acquire took the lock during our lease', async () => {
