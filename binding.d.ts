@@ -43,7 +43,6 @@ export declare class LockStore {
   ensureIndexes(): Promise<IndexesReply>
   /** Who holds `name` now, in one round trip. */
   status(name: string): Promise<StatusReply>
-  /** Joins the queue of fair waiters for `name`, registered for `lease_ms`. */
   enqueue(name: string, leaseMs: number): Promise<QueueReply>
   /** Whether `t` is at the head of the queue of `name`. */
   isHead(name: string, t: QueueTicket): Promise<QueueReply>
@@ -228,18 +227,8 @@ export interface ReplacedHolding {
 export declare function resetCommandCounts(): void
 
 export interface StatusReply {
-  /** Whether someone holds the name now (a live lease). */
-  held: boolean
-  lockId?: string
-  /** ms since the epoch, server clock. */
-  acquired?: number
-  /** ms since the epoch, server clock. */
-  expire?: number
-  /** ms left on the holder's lease, server clock. */
-  expiresIn?: number
-  host?: string
-  pid?: number
-  owner?: string
+  /** Who holds the name now (a live lease), or nothing. */
+  holder?: LockInfo
   error?: Failure
 }
 

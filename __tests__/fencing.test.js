@@ -45,12 +45,13 @@ test('tokens increase with every holding: release, expiry, forced acquire, a del
   await a.release()
   expect(a.fencingToken).toBeNull()
   native.resetCommandCounts()
-  const b = Lock(name, { ...opts, timeout: 100 })
-  await b.acquire()
+  const b = Lock(name, { ...opts, timeout: 300 })
+  expect(await b.acquire()).toBe(true)
   const counts = native.commandCounts()
   delete counts.hello
-  // The insert, the read of the highest token (same round trip), the claim.
-  expect(counts).toEqual({ insert: 2, find: 1 })
+  // Two round trips: the lock insert with a read of the highest token, then
+  // the claim with a read of the highest claim of anyone else.
+  expect(counts).toEqual({ insert: 2, find: 2 })
   tokens.push(b.fencingToken)
   const c = Lock(name, { ...opts, pollInterval: 10 })
   await c.pollAcquire() // takes over b's expired lock
@@ -140,4 +141,78 @@ test('a dropped fencing collection never hands one token to two holdings: the cl
   const indexes = await testDb.raw.db.collection('distributedlocks_fencing').indexes()
   expect(indexes.some((i) => JSON.stringify(i.key) === '{"name":1,"token":1}' && i.unique)).toBe(true)
   await Promise.all(contenders.map((l) => l.lockId && l.release()))
+})
+
+// The two races below are played in a fixed order with the core's pause
+// points (armed only under the test command): each fails on a claim that
+// trusts the read of the highest token made alongside the lock insert.
+
+test('a read of the highest token that ran before the lock insert, with claims pruned meanwhile, never yields a lower token', async () => {
+  const name = fresh()
+  const opts = { uri, fencing: true }
+  const a = Lock(name, opts)
+  for (let i = 0; i < 14; i++) { // tokens 1..14; the 16th holding prunes below 16
+    await a.acquire()
+    await a.release()
+  }
+  native.resetCommandCounts()
+  expect(native.pausePointArm('lock-insert')).toBe(true)
+  const x = Lock(name, opts)
+  const late = x.acquire() // reads 14 now; its lock insert waits
+  try {
+    await waitFor(() => native.pausePointCaught('lock-insert') && native.commandCounts().find >= 1)
+    const tokens = []
+    for (const holder of [Lock(name, opts), Lock(name, opts)]) {
+      expect(await holder.acquire()).toBe(true)
+      tokens.push(holder.fencingToken)
+      await holder.release()
+    }
+    expect(tokens).toEqual([15, 16])
+    const claims = testDb.raw.db.collection('distributedlocks_fencing')
+    await waitFor(async () => (await claims.countDocuments({ name, token: 15 })) === 0) // pruned
+  } finally {
+    native.pausePointOpen('lock-insert')
+  }
+  expect(await late).toBe(true)
+  expect(x.fencingToken).toBeGreaterThan(16)
+  await x.release()
+})
+
+test('a holder forced out while it claims its token never ends up above the forcer', async () => {
+  const name = fresh()
+  const opts = { uri, fencing: true }
+  expect(native.pausePointArm('fencing-read')).toBe(true)
+  const x = Lock(name, opts)
+  const pending = x.acquire() // its lock goes in; its read of the highest token waits
+  const y = Lock(name, opts)
+  try {
+    await waitFor(() => native.pausePointCaught('fencing-read'))
+    await waitFor(async () => (await testDb.raw.db.collection('distributedlocks').countDocuments({ name })) === 1)
+    await y.forceAcquire()
+    expect(y.fencingToken).toBe(1)
+  } finally {
+    native.pausePointOpen('fencing-read')
+  }
+  // x's read now sees y's claim; a claim above it would fence y out.
+  expect(await pending).toBe(false)
+  expect(x.fencingToken).toBeNull()
+  expect(await y.release()).toBe(false)
+})
+
+test('an acquire that outlives its lease gets no token and leaves the name free', async () => {
+  const name = fresh()
+  const opts = { uri, fencing: true, timeout: 200 }
+  expect(native.pausePointArm('lock-insert')).toBe(true)
+  const x = Lock(name, opts)
+  const slow = x.acquire()
+  try {
+    await waitFor(() => native.pausePointCaught('lock-insert'))
+    const start = Date.now()
+    await waitFor(() => Date.now() - start > 300) // a lease of 200 ms ends while the insert waits
+  } finally {
+    native.pausePointOpen('lock-insert')
+  }
+  expect(await slow).toBe(false)
+  expect(x.fencingToken).toBeNull()
+  expect(await Lock(name, opts).isLocked()).toBe(false)
 })

@@ -719,6 +719,26 @@ pub fn reset_command_counts() {
     connection::reset_command_counts();
 }
 
+/// Tests: the next call to pass the pause point `name` (`lock-insert`,
+/// `fencing-read`) waits until `pausePointOpen(name)`. False (nothing armed)
+/// unless `MONGOOSE_DISTRIBUTED_LOCK_MONITOR` is set.
+#[napi(catch_unwind)]
+pub fn pause_point_arm(name: String) -> bool {
+    crate::pause_points::arm(&name)
+}
+
+/// Tests: whether a call waits at the pause point `name`.
+#[napi(catch_unwind)]
+pub fn pause_point_caught(name: String) -> bool {
+    crate::pause_points::caught(&name)
+}
+
+/// Tests: lets the call waiting at `name` go on, and disarms the point.
+#[napi(catch_unwind)]
+pub fn pause_point_open(name: String) {
+    crate::pause_points::open(&name);
+}
+
 /// How many pooled clients are open (tests of the connection's life).
 #[napi(catch_unwind)]
 pub fn open_clients() -> u32 {

@@ -6,6 +6,7 @@
 //! - [`clock`]: the server's clock as seen from this process;
 //! - [`error`]: errors with context and stable codes;
 //! - [`abort`]: aborting a call under way;
+//! - [`pause_points`]: named points where a test holds a call, to play a race in order;
 //! - `binding` (feature `node`, on by default): the N-API surface.
 
 #![deny(clippy::all)]
@@ -15,6 +16,7 @@ pub mod client_options;
 pub mod clock;
 pub mod connection;
 pub mod error;
+pub mod pause_points;
 pub mod protocol;
 
 #[cfg(feature = "node")]

@@ -26,6 +26,7 @@ use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 use super::{expiry, first_write_error, stored_time, validate_name, Locks, LostReason, HOLDER};
 use crate::abort::Abort;
 use crate::error::{LockError, Result, DUPLICATE_KEY};
+use crate::pause_points;
 
 /// How often one acquire re-tries after losing a race (a holder that expired
 /// or vanished between two steps) before it reports the lock as taken.
@@ -229,13 +230,26 @@ impl Locks {
             // With fencing, the highest token so far is read alongside the
             // insert: no extra round trip for it (see `fencing.rs`).
             let (inserted, highest) = if self.fencing.is_some() {
-                let (inserted, highest) =
-                    tokio::join!(self.insert_with_twin(lock, twin), self.highest_token(name));
+                let (inserted, highest) = tokio::join!(
+                    async {
+                        pause_points::pass(pause_points::LOCK_INSERT).await;
+                        self.insert_with_twin(lock, twin).await
+                    },
+                    async {
+                        pause_points::pass(pause_points::FENCING_READ).await;
+                        self.highest_token(name).await
+                    }
+                );
                 (inserted, highest.ok())
             } else {
+                pause_points::pass(pause_points::LOCK_INSERT).await;
                 (self.insert_with_twin(lock, twin).await, None)
             };
-            if !inserted.as_ref().is_err_and(LockError::is_network) {
+            // With fencing, the lock stays "in flight" until it has its
+            // token: an acquire cut short while claiming withdraws it too.
+            let keep_in_flight = inserted.as_ref().is_err_and(LockError::is_network)
+                || (self.fencing.is_some() && matches!(inserted, Ok(Inserted::Proven)));
+            if !keep_in_flight {
                 *in_flight.lock().unwrap_or_else(|p| p.into_inner()) = None;
             }
             match inserted? {
@@ -243,7 +257,19 @@ impl Locks {
                     return Ok(Outcome::Acquired(acquired))
                 }
                 Inserted::Proven => {
-                    return match self.claim_token(name, &acquired, highest).await {
+                    let claimed = self.claim_token(name, &acquired, highest).await;
+                    if !claimed.as_ref().is_err_and(LockError::is_network) {
+                        *in_flight.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    }
+                    return match claimed {
+                        // A token claimed after the lease ended may be above a
+                        // taker's that did not see it: no token, no lock.
+                        Ok(Some(_)) if Instant::now() >= sent.lease_ends => {
+                            let _ = self.delete_exact(doc! { "_id": acquired.lock_id }).await;
+                            Ok(Outcome::Held {
+                                expires_in_ms: None,
+                            })
+                        }
                         Ok(Some(token)) => Ok(Outcome::Acquired(Acquired {
                             fencing_token: Some(token),
                             ..acquired
@@ -252,6 +278,8 @@ impl Locks {
                         Ok(None) => Ok(Outcome::Held {
                             expires_in_ms: None,
                         }),
+                        // No answer: the lock is withdrawn in the background (`take`).
+                        Err(e) if e.is_network() => Err(e),
                         Err(e) => {
                             // No token, no lock: give the name back.
                             let _ = self.delete_exact(doc! { "_id": acquired.lock_id }).await;
@@ -340,6 +368,10 @@ impl Locks {
             }
             (Mode::Force, _) => (doc! { "_id": id }, LostReason::Forced, now),
         };
+        if how != LostReason::Deleted {
+            // With fencing: a claim the removed holder may still send bounces.
+            self.tombstone(name, id, expire_ms).await?;
+        }
         let removed = self.delete_exact(filter).await? == 1;
         // Our own lost insert is no one else's holding: nothing to report.
         let report = removed && how != LostReason::Deleted;
