@@ -186,6 +186,19 @@ export declare function noop(): Promise<number>
 /** How many pooled clients are open (tests of the connection's life). */
 export declare function openClients(): number
 
+/**
+ * Tests: the next call to pass the pause point `name` (`lock-insert`,
+ * `fencing-read`) waits until `pausePointOpen(name)`. False (nothing armed)
+ * unless `MONGOOSE_DISTRIBUTED_LOCK_MONITOR` is set.
+ */
+export declare function pausePointArm(name: string): boolean
+
+/** Tests: whether a call waits at the pause point `name`. */
+export declare function pausePointCaught(name: string): boolean
+
+/** Tests: lets the call waiting at `name` go on, and disarms the point. */
+export declare function pausePointOpen(name: string): void
+
 export interface QueueReply {
   ticket?: QueueTicket
   /** `isHead`: the ticket is at the head; `refresh`: the registration was still there. */

@@ -4,7 +4,14 @@
 //               pollInterval } it pollAcquires, reports { acquiredAt }, releases.
 //   roundtrips: counts commands per operation and prints them as JSON.
 //   memory:     RSS of 10,000 idle Lock objects over a baseline, as JSON.
+//   cpu:        this process's CPU time per uncontended cycle, less idling.
+//   churn:      heap and RSS while 100,000 distinct names are acquired and released.
+//   connections: this process's TCP connections to the server once a lock was used.
+//   loop:       loops acquire/release on one name (pollAcquire) for a while:
+//               holdings and the longest wait, for the fair-waiting figures.
+//   keepalive:  CPU and renewals of locks held with keepAlive (native only).
 const { open } = require('./systems')
+const { cpuMs, tcpConnections, settledMemory } = require('./probes')
 const { performance } = require('perf_hooks')
 
 const [role, system, uri] = process.argv.slice(2)
@@ -69,5 +76,130 @@ async function memory () {
   await sys.close()
 }
 
-const roles = { waiter, roundtrips, memory }
+const options = process.argv[5] ? JSON.parse(process.argv[5]) : {}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function cpu () {
+  const sys = await open(system, uri)
+  const lock = sys.make(`cpu-${process.pid}`, { timeout: 60000, ...options.lock })
+  for (let i = 0; i < 200; i++) { await lock.acquire(); await lock.release() }
+  const n = options.cycles || 3000
+  const t0 = now()
+  const c0 = cpuMs()
+  for (let i = 0; i < n; i++) { await lock.acquire(); await lock.release() }
+  const busyCpu = cpuMs() - c0
+  const wall = now() - t0
+  // The same process idling for as long: what it costs to be alive (runtime
+  // threads, monitors, timers), which is not the lock's work.
+  const c1 = cpuMs()
+  await sleep(wall)
+  const idleCpu = cpuMs() - c1
+  await sys.close()
+  console.log(JSON.stringify({ cycles: n, wallMs: wall, busyCpuMs: busyCpu, idleCpuMs: idleCpu, perCycleMs: (busyCpu - idleCpu) / n }))
+}
+
+async function churn () {
+  const sys = await open(system, uri)
+  const total = options.names || 100000
+  const cycle = async (i) => {
+    const lock = sys.make(`churn-${process.pid}-${i}`, { timeout: 60000 })
+    if (!await lock.acquire()) throw new Error('a fresh name was taken')
+    await lock.release()
+  }
+  // Ten steps of 8 concurrent loops over fresh names; memory after each.
+  const marks = []
+  let next = 0
+  for (let step = 1; step <= 10; step++) {
+    const end = Math.round(total * step / 10)
+    await Promise.all(Array.from({ length: 8 }, async () => { while (next < end) await cycle(next++) }))
+    marks.push({ names: end, ...(await settledMemory()) })
+  }
+  await sys.close()
+  console.log(JSON.stringify({ marks }))
+}
+
+async function connections () {
+  const sys = await open(system, uri)
+  const lock = sys.make(`conn-${process.pid}`, { timeout: 60000, ...options.lock })
+  await lock.acquire(); await lock.release()
+  await sleep(200)
+  const port = Number(/:(\d+)(\/|$)/.exec(uri.replace(/^mongodb:\/\//, '').split('/')[0] + '/')[1])
+  const count = tcpConnections(process.pid, port)
+  await sys.close()
+  console.log(JSON.stringify({ connections: count }))
+}
+
+async function loop () {
+  const sys = await open(system, uri)
+  const lock = sys.make(options.name, { timeout: 60000, pollInterval: options.pollInterval, fair: options.fair })
+  process.send({ ready: true })
+  await new Promise((resolve) => process.once('message', resolve))
+  const deadline = Date.now() + options.ms
+  let holdings = 0
+  let longestWait = 0
+  const spans = []
+  while (Date.now() < deadline) {
+    const t0 = now()
+    await lock.pollAcquire()
+    const acquiredAt = now()
+    longestWait = Math.max(longestWait, acquiredAt - t0)
+    holdings++
+    const releasing = now()
+    await lock.release()
+    spans.push([acquiredAt, releasing])
+  }
+  await sys.close()
+  process.send({ holdings, longestWait, spans })
+  process.disconnect()
+}
+
+async function keepalive () {
+  const native = require('../lib/native')
+  const sys = await open(system, uri)
+  const count = options.locks || 50
+  const locks = Array.from({ length: count }, (_, i) => sys.make(`ka-${process.pid}-${i}`, { timeout: options.timeout, keepAlive: true }))
+  for (const l of locks) await l.acquire()
+  await sleep(500)
+  sys.resetCounts()
+  const c0 = cpuMs()
+  await sleep(options.ms)
+  const busy = cpuMs() - c0
+  const renewals = native.commandCounts().update || 0
+  for (const l of locks) await l.release()
+  const c1 = cpuMs()
+  await sleep(options.ms)
+  const idle = cpuMs() - c1
+  await sys.close()
+  console.log(JSON.stringify({ locks: count, ms: options.ms, renewals, busyCpuMs: busy, idleCpuMs: idle }))
+}
+
+async function featureRoundtrips () {
+  const Lock = require('..')
+  const native = require('../lib/native')
+  const sys = await open(system, uri) // for its connection string and close()
+  const dbUri = require('./systems').withDb(uri, 'bench_native')
+  const name = `frt-${process.pid}`
+  const measure = async (fn) => {
+    native.resetCommandCounts()
+    await fn()
+    const c = native.commandCounts()
+    delete c.hello
+    return c
+  }
+  const plain = Lock(name, { uri: dbUri, timeout: 60000 })
+  const fenced = Lock(`${name}-f`, { uri: dbUri, timeout: 60000, fencing: true })
+  for (const l of [plain, fenced]) { await l.acquire(); await l.release() } // indexes, clock, connections
+  await plain.acquire()
+  const out = {
+    extend: await measure(() => plain.extend(60000)),
+    fencedAcquire: await measure(() => fenced.acquire()),
+    withLock: await measure(() => Lock.withLock(`${name}-w`, { uri: dbUri, timeout: 60000 }, async () => {}))
+  }
+  await plain.release()
+  await fenced.release()
+  await sys.close()
+  console.log(JSON.stringify(out))
+}
+
+const roles = { waiter, roundtrips, memory, cpu, churn, connections, loop, keepalive, featureRoundtrips }
 roles[role]().catch((err) => { console.error(`${role}/${system}:`, err); process.exit(1) })

@@ -11,6 +11,8 @@ const path = require('path')
 const { performance } = require('perf_hooks')
 const { SYSTEMS, LABELS, open, withDb, sleep } = require('./systems')
 const { renderSvg } = require('./chart')
+const features = require('./features')
+const { processCpuMs } = require('./probes')
 
 const QUICK = process.argv.includes('--quick')
 const OUT_DIR = path.join(__dirname, '..', 'docs', 'bench')
@@ -21,8 +23,8 @@ const log = (...a) => console.error(...a)
 
 // Sizes: enough for stable medians and p99s, small enough for a few minutes.
 const SIZES = QUICK
-  ? { blocks: 2, perBlock: 10, handoff: { 500: 2, 50: 3 }, inProcess: 3, concurrentBlocks: 1, concurrentMs: 300, noop: 2000, rustCycles: 50 }
-  : { blocks: 10, perBlock: 60, handoff: { 500: 40, 50: 150 }, inProcess: 30, concurrentBlocks: 3, concurrentMs: 2000, noop: 20000, rustCycles: 600 }
+  ? { blocks: 2, perBlock: 10, handoff: { 500: 2, 50: 3 }, inProcess: 3, concurrentBlocks: 1, concurrentMs: 300, noop: 2000, rustCycles: 50, cpuCycles: 100, keepAliveMs: 1500, loopMs: 800, coldStarts: 1, churnNames: 2000 }
+  : { blocks: 10, perBlock: 60, handoff: { 500: 40, 50: 150 }, inProcess: 30, concurrentBlocks: 3, concurrentMs: 2000, noop: 20000, rustCycles: 600, cpuCycles: 3000, keepAliveMs: 6000, loopMs: 4000, coldStarts: 8, churnNames: 100000 }
 
 function stats (values) {
   const s = [...values].sort((a, b) => a - b)
@@ -150,14 +152,19 @@ async function inProcessHandoff (systems) {
   return { samples, afterRelease, releases }
 }
 
-/** 8 concurrent workers over 100 names, one try each time: cycles per second. */
-async function concurrentWorkers (systems) {
+/**
+ * 8 concurrent workers over 100 names, one try each time: cycles per second,
+ * and the server's CPU time per cycle (when its process is known).
+ */
+async function concurrentWorkers (systems, serverPid) {
   const samples = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
+  const serverCpu = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
   for (let b = 0; b < SIZES.concurrentBlocks; b++) {
     for (const s of rotated(Object.keys(systems), b)) {
       const deadline = Date.now() + SIZES.concurrentMs
       let done = 0
       const started = now()
+      const cpu0 = serverPid ? processCpuMs(serverPid) : null
       await Promise.all(Array.from({ length: 8 }, async (_, w) => {
         const locks = new Map()
         while (Date.now() < deadline) {
@@ -168,9 +175,10 @@ async function concurrentWorkers (systems) {
         }
       }))
       samples[s].push(done / ((now() - started) / 1000))
+      if (cpu0 !== null) serverCpu[s].push((processCpuMs(serverPid) - cpu0) / done)
     }
   }
-  return samples
+  return { samples, serverCpu }
 }
 
 function childJson (role, system, uri, nodeArgs = [], env = {}) {
@@ -219,6 +227,7 @@ async function serverVersion (uri) {
   }
 }
 
+const SIZES_LABEL = (r) => r.churn.native.marks[r.churn.native.marks.length - 1].names.toLocaleString('en-US')
 const ms = (v) => v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`
 const ratio = (a, b) => `${(a / b).toFixed(2)}×`
 
@@ -258,7 +267,10 @@ async function main () {
     r.localHandoff = local.samples
     r.localAfterRelease = local.afterRelease
     r.localReleases = local.releases
-    log('8 concurrent workers over 100 names…'); r.concurrent = await concurrentWorkers(systems)
+    log('8 concurrent workers over 100 names…')
+    const concurrent = await concurrentWorkers(systems, server && server.pid)
+    r.concurrent = concurrent.samples
+    r.serverCpu = concurrent.serverCpu
     log('memory of 10,000 idle locks…')
     r.memory = {}
     for (const s of Object.keys(systems)) r.memory[s] = childJson('memory', s, uri, ['--expose-gc'])
@@ -268,6 +280,21 @@ async function main () {
       // The native core counts commands only when monitoring is on at client creation.
       r.roundTrips[s] = childJson('roundtrips', s, uri, [], { MONGOOSE_DISTRIBUTED_LOCK_MONITOR: '1' })
     }
+    const present = Object.keys(systems)
+    const pair = present.filter((s) => s !== 'mongodb-lock')
+    log('client CPU per cycle…'); r.cpu = features.clientCpu(present, uri, SIZES)
+    log('extend, fencing, withLock…'); r.paths = await features.paths(uri, SIZES); r.pathRoundTrips = features.pathRoundTrips(uri)
+    log('keep-alive…'); r.keepAlive = features.keepAliveCost(uri, SIZES)
+    log('fair and unfair waiting, 4 processes on one name…')
+    r.fair = {
+      fair: await features.loopers(uri, { fair: true, processes: 4, ms: SIZES.loopMs }),
+      unfair: await features.loopers(uri, { fair: false, processes: 4, ms: SIZES.loopMs })
+    }
+    log('cold starts…'); r.coldStart = features.coldStarts(pair, uri, SIZES)
+    log('connections…')
+    r.connections = Object.fromEntries(pair.map((s) => [s, features.childJson('connections', s, uri)]))
+    log(`memory while ${SIZES.churnNames} names are acquired and released…`)
+    r.churn = Object.fromEntries(pair.map((s) => [s, features.childJson('churn', s, uri, { names: SIZES.churnNames }, { nodeArgs: ['--expose-gc'] })]))
     log('N-API boundary…')
     r.noop = await noopOverhead()
     r.rust = rustCycle(uri)
@@ -309,7 +336,31 @@ function report (r) {
   row('round trips per free acquire', (s) => rtText(r.roundTrips[s].acquire), `${total(r.roundTrips.native.acquire)} vs ${total(r.roundTrips.legacy.acquire)}`)
   row('round trips per failed acquire', (s) => rtText(r.roundTrips[s].failedAcquire), `${total(r.roundTrips.native.failedAcquire)} vs ${total(r.roundTrips.legacy.failedAcquire)}`)
   row('round trips per release', (s) => rtText(r.roundTrips[s].release), `${total(r.roundTrips.native.release)} vs ${total(r.roundTrips.legacy.release)}`)
-  row('round trips per extend', () => 'no extend', 'n/a: none has extend yet')
+  const only = (s, text) => s === 'native' ? text : '–'
+  const median = (v) => stats(v).median
+  const paths = st(r.paths)
+  const ptotal = (k) => total(r.pathRoundTrips[k])
+  row('client CPU per uncontended cycle (process CPU less idling)', (s) => ms(r.cpu[s].perCycleMs), `**${ratio(r.cpu.native.perCycleMs, r.cpu.legacy.perCycleMs)} of 0.0.1's**`)
+  const serverCpu = st(Object.fromEntries(Object.entries(r.serverCpu).filter(([, v]) => v.length)))
+  if (serverCpu.native && serverCpu.legacy) row('server CPU per cycle, 8 workers × 100 names', (s) => ms(serverCpu[s].median), `${ratio(serverCpu.native.median, serverCpu.legacy.median)} of 0.0.1's`)
+  row('extend of a held lock, median', (s) => only(s, `${ms(paths.extend.median)}, ${rtText(r.pathRoundTrips.extend)}`), 'n/a: 0.0.1 has no extend')
+  row('fencing: acquire + release, median (round trips of the acquire)', (s) => only(s, `${ms(paths.fencing.median)} (${ptotal('fencedAcquire')}: ${rtText(r.pathRoundTrips.fencedAcquire)}), +${ms(paths.fencing.median - paths.bare.median)} over plain`), 'n/a: 0.0.1 has no fencing')
+  row('Lock.withLock with an empty fn, median', (s) => only(s, `${ms(paths.withLock.median)} (${rtText(r.pathRoundTrips.withLock)}), +${ms(paths.withLock.median - paths.bare.median)} over acquire + release`), 'n/a: 0.0.1 has no withLock')
+  const ka = r.keepAlive
+  const perRenewal = (ka.busyCpuMs - ka.idleCpuMs) / Math.max(1, ka.renewals)
+  row('keep-alive, per held lock per minute (default timeout 60 s: a renewal every 20 s)', (s) => only(s, `3 round trips (update), ${(3 * perRenewal).toFixed(2)} ms client CPU (${ka.renewals} renewals of ${ka.locks} locks measured: ${perRenewal.toFixed(3)} ms each)`), 'n/a: 0.0.1 has no keep-alive')
+  const fair = r.fair
+  row('4 processes looping on one name, pollInterval 50: holdings per second, median handoff, longest wait', (s) => only(s, `fair: ${fair.fair.perSecond.toFixed(0)}/s, ${ms(median(fair.fair.gaps))}, ${ms(fair.fair.longestWait)}; unfair: ${fair.unfair.perSecond.toFixed(0)}/s, ${ms(median(fair.unfair.gaps))}, ${ms(fair.unfair.longestWait)}`), 'n/a: 0.0.1 has no fair waiting')
+  const cold = (s, k) => median(r.coldStart[s].map((c) => c[k]))
+  row('cold start: connect mongoose, acquire, release, disconnect, exit; median process time (first acquire)', (s) => r.coldStart[s] ? `${ms(cold(s, 'processMs'))} (${ms(cold(s, 'firstAcquireMs'))})` : '–', `${ratio(cold('native', 'processMs'), cold('legacy', 'processMs'))} of 0.0.1's time (first acquire ${ratio(cold('native', 'firstAcquireMs'), cold('legacy', 'firstAcquireMs'))})`)
+  row('TCP connections the lock adds per process: standalone server (replica set: one monitor per member + the pooled ones)', (s) => r.connections[s] ? (s === 'native' ? `${r.connections[s].connections} (a monitor and a pooled one)` : `0 (mongoose's ${r.connections[s].connections})`) : '–', 'measured on a standalone server only')
+  const growth = (s) => {
+    const m = r.churn[s].marks
+    const first = m[0]
+    const last = m[m.length - 1]
+    return { heap: last.heapMB - first.heapMB, rss: last.rssMB - first.rssMB, from: first.names, to: last.names }
+  }
+  row(`${SIZES_LABEL(r)} distinct names acquired and released: heap (RSS) growth from the first tenth to the end`, (s) => r.churn[s] ? `${growth(s).heap.toFixed(2)} MB (${growth(s).rss.toFixed(1)} MB)` : '–', 'flat: within noise')
 
   const targets = [
     ['uncontended median ≥ 1.5× faster than 0.0.1', cycle.legacy.median / cycle.native.median >= 1.5, `${ratio(cycle.legacy.median, cycle.native.median)}`],
@@ -321,7 +372,14 @@ function report (r) {
       `${ms(h.native.median)}; polling puts the median at pollInterval / 2 plus one acquire round trip ` +
       `(${ms(interval / 2 + cycle.native.median / 2)} here), ± ${ms(interval / (2 * Math.sqrt(h.native.n)))} (standard error of a median of ${h.native.n} samples)`
     ]),
-    ['10,000 idle locks < 20 MB RSS', r.memory.native.deltaMB < 20, `${r.memory.native.deltaMB.toFixed(1)} MB`]
+    ['10,000 idle locks: heap ≤ 0.0.1\'s', r.memory.native.heapMB <= r.memory.legacy.heapMB, `${r.memory.native.heapMB.toFixed(2)} MB against ${r.memory.legacy.heapMB.toFixed(2)} MB`],
+    ['10,000 idle locks: RSS above baseline < 2 MB', r.memory.native.deltaMB < 2, `${r.memory.native.deltaMB.toFixed(2)} MB`],
+    ['client CPU per uncontended cycle ≤ 0.3 ms and ≤ ¼ of 0.0.1\'s', r.cpu.native.perCycleMs <= 0.3 && r.cpu.native.perCycleMs <= r.cpu.legacy.perCycleMs / 4,
+      `${ms(r.cpu.native.perCycleMs)} against ${ms(r.cpu.legacy.perCycleMs)} (${ratio(r.cpu.native.perCycleMs, r.cpu.legacy.perCycleMs)})`],
+    ['8 workers × 100 names ≥ 1.5× the throughput of 0.0.1', conc.native.median / conc.legacy.median >= 1.5, `${ratio(conc.native.median, conc.legacy.median)}`],
+    ['extend in 1 round trip', ptotal('extend') === 1, rtText(r.pathRoundTrips.extend)],
+    ['cold start no slower than 0.0.1', cold('native', 'processMs') <= cold('legacy', 'processMs'), `${ms(cold('native', 'processMs'))} against ${ms(cold('legacy', 'processMs'))}`],
+    [`${SIZES_LABEL(r)} names: heap flat (< 1 MB growth)`, growth('native').heap < 1, `${growth('native').heap.toFixed(2)} MB heap, ${growth('native').rss.toFixed(1)} MB RSS from ${growth('native').from} to ${growth('native').to} names`]
   ]
   const noopUs = r.noop.median
   const boundary = r.rust.medianUs

@@ -18,33 +18,33 @@ const { log } = require('./log')
 const { startKeepAlive } = require('./keepalive')
 const { resolveStore, closeAll } = require('./store')
 const scoped = require('./scoped')
+const { settingsFor } = require('./settings')
 
-// Hidden per-lock state (see newState).
+// Hidden per-lock state: the shared, frozen settings of its options (see
+// lib/settings.js) until the Lock is first used, then an object of its own
+// whose prototype is those settings (see own).
 const kState = Symbol('state')
+// The checked options of the Lock being made (copied into its settings).
+const scratch = {}
 // At most this many lock ids with an unknown outcome are remembered.
 const MAX_UNRESOLVED = 16
 
-function newState (opts) {
-  return {
-    // Where the lock lives: uri/connection, collection, ttl, history.
-    where: {
-      uri: opts.uri,
-      connection: opts.connection,
-      collection: opts.collection,
-      ttl: opts.ttl,
-      history: opts.history,
-      owner: opts.owner,
-      writeConcern: opts.writeConcern,
-      fencing: opts.fencing,
-      fair: opts.fair
-    },
-    keepAlive: opts.keepAlive,
-    maxHoldTime: opts.maxHoldTime,
-    // What this instance holds (see holdingOf), or null.
-    holding: null,
-    // Inserts of this instance that got no reply: { name, ids }.
-    unresolved: { name: null, ids: [] }
+/**
+ * The state of `lock` that it may change: what it holds (see holdingOf),
+ * its inserts that got no reply ({ name, ids }), a forced acquire under way,
+ * its fencing token. Made on first use; reads of the settings go through.
+ */
+function own (lock) {
+  let state = lock[kState]
+  if (Object.isFrozen(state)) {
+    state = Object.create(state)
+    state.holding = null
+    state.unresolved = { name: null, ids: [] }
+    state.forcing = false
+    state.fencingToken = null
+    lock[kState] = state
   }
+  return state
 }
 
 /**
@@ -57,7 +57,7 @@ function newState (opts) {
 function Lock (name, options) {
   if (!(this instanceof Lock)) return new Lock(name, options)
   check.storedName(name)
-  const opts = check.lockOptions(options)
+  const opts = check.lockOptions(options, scratch)
 
   this.name = name
   this.lockId = null
@@ -65,13 +65,24 @@ function Lock (name, options) {
   this.timeout = opts.timeout
   this.pollInterval = opts.pollInterval
   this.probeMaxAttempts = this.timeout / this.pollInterval + 2
-  // With `fencing: true`, the token of the current holding (else null).
-  this.fencingToken = null
-  Object.defineProperty(this, kState, { value: newState(opts) })
+  Object.defineProperty(this, kState, { value: settingsFor(opts), writable: true })
+  opts.connection = undefined // the scratch keeps no connection alive
 }
 // EventEmitter's state is created on the first listener: an idle Lock costs
 // no more than 0.0.x's object.
 Object.setPrototypeOf(Lock.prototype, EventEmitter.prototype)
+
+// With `fencing: true`, the token of the current holding (else null). On the
+// prototype, so that an idle Lock has no field for it.
+Object.defineProperty(Lock.prototype, 'fencingToken', {
+  get () {
+    const token = this[kState].fencingToken
+    return token === undefined ? null : token
+  },
+  set (value) { own(this).fencingToken = value },
+  enumerable: true,
+  configurable: true
+})
 
 /**
  * Emits `event` to the application's listeners. The lock itself never emits
@@ -142,7 +153,7 @@ function holdingOf (lock, lockId) {
 
 /** Records a new holding from an acquire's reply, and starts what comes with it. */
 function hold (lock, store, name, reply) {
-  const state = lock[kState]
+  const state = own(lock)
   const holding = {
     tracked: true,
     id: reply.lockId,
@@ -229,7 +240,7 @@ async function acquireOnce (lock, pinned, signal) {
   const name = check.storedName(lock.name)
   if (lock.lockId) throw errors.alreadyAcquired()
   const timeout = check.timeout(lock.timeout)
-  const state = lock[kState]
+  const state = own(lock)
   const store = pinned || await wait.abortable(resolveStore(state.where), signal)
   if (store.closed) throw errors.connectionClosed()
   const unresolved = state.unresolved
@@ -327,7 +338,7 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
 
 async function forceAcquire (lock) {
   const name = check.storedName(lock.name)
-  const state = lock[kState]
+  const state = own(lock)
   // One forced acquire at a time per instance: a second would force out the first.
   if (lock.lockId || state.forcing) throw errors.alreadyAcquired()
   state.forcing = true
@@ -364,7 +375,7 @@ async function release (lock) {
 }
 
 async function releaseOnce (lock, lockId, holding) {
-  const state = lock[kState]
+  const state = own(lock)
   // The keep-alive stops before the release's round trip; a renewal under
   // way settles first, so none can land after the release.
   if (holding && holding.keepAlive) await holding.keepAlive.stop()

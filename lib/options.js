@@ -88,30 +88,30 @@ function optionsObject (options, what = 'options') {
 }
 
 /** Where the lock's documents live: the connection options and the collection's. */
-function storeOptions (options) {
-  return {
-    uri: optionalUri(options.uri),
-    connection: optionalConnection(options.connection),
-    collection: collectionName(options.collection, 'collection', DEFAULT_COLLECTION),
-    ttl: optionalBoolean(options.ttl, 'ttl', true),
-    history: historyCollection(options.history, collectionName(options.collection, 'collection', DEFAULT_COLLECTION)),
-    owner: owner(options.owner),
-    writeConcern: writeConcern(options.writeConcern),
-    fencing: optionalBoolean(options.fencing, 'fencing', false),
-    fair: optionalBoolean(options.fair, 'fair', false)
-  }
+function storeOptions (options, into = {}) {
+  into.uri = optionalUri(options.uri)
+  into.connection = optionalConnection(options.connection)
+  into.collection = collectionName(options.collection, 'collection', DEFAULT_COLLECTION)
+  into.ttl = optionalBoolean(options.ttl, 'ttl', true)
+  into.history = historyCollection(options.history, into.collection)
+  into.owner = owner(options.owner)
+  into.writeConcern = writeConcern(options.writeConcern)
+  into.fencing = optionalBoolean(options.fencing, 'fencing', false)
+  into.fair = optionalBoolean(options.fair, 'fair', false)
+  return into
 }
 
-/** The options object of `Lock(name, options)`, checked. */
-function lockOptions (options) {
+/**
+ * The options object of `Lock(name, options)`, checked, written into `into`
+ * (a Lock passes a scratch object it reuses: making a Lock allocates little).
+ */
+function lockOptions (options, into = {}) {
   options = optionsObject(options)
-  return {
-    timeout: withDefault(options.timeout, DEFAULT_TIMEOUT, timeout),
-    pollInterval: withDefault(options.pollInterval, DEFAULT_POLL_INTERVAL, pollInterval),
-    keepAlive: keepAlive(options.keepAlive),
-    maxHoldTime: optionalDuration(options.maxHoldTime, 'maxHoldTime'),
-    ...storeOptions(options)
-  }
+  into.timeout = withDefault(options.timeout, DEFAULT_TIMEOUT, timeout)
+  into.pollInterval = withDefault(options.pollInterval, DEFAULT_POLL_INTERVAL, pollInterval)
+  into.keepAlive = keepAlive(options.keepAlive)
+  into.maxHoldTime = optionalDuration(options.maxHoldTime, 'maxHoldTime')
+  return storeOptions(options, into)
 }
 
 /** A positive number of ms, or undefined. */
