@@ -2,6 +2,7 @@
 // The three locks the benchmark compares, behind one small interface:
 //   open(system, uri, { monitor }) -> { label, make(name, { timeout, pollInterval }), counts(), close() }
 //   make(...) -> { acquire(), release(), pollAcquire() }, all Promise<boolean>
+//   raw(name, { timeout }) -> the system's own lock object (for the memory figure)
 // native: this package; legacy: mongoose-distributed-lock@0.0.1 on mongoose 6;
 // mongodb-lock: mongodb-lock@1.0.1 (chilts) on the mongodb 3.x driver, the
 // newest it runs on (it needs callbacks and insertOne's `ops`, gone in 4.x).
@@ -42,6 +43,9 @@ async function openNative (uri) {
         pollAcquire: () => lock.pollAcquire()
       }
     },
+    // As a drop-in application makes it: the same options as 0.0.x's (its
+    // connection is found on first use; an idle Lock never looks).
+    raw: (name, opts) => Lock(name, opts),
     counts: () => { const c = native.commandCounts(); delete c.hello; return c },
     resetCounts: () => native.resetCommandCounts(),
     close: () => Lock.close()
@@ -65,6 +69,7 @@ async function openLegacy (uri, { monitor }) {
         pollAcquire: () => promisify((cb) => lock.pollAquire(cb))
       }
     },
+    raw: (name, opts) => Lock(name, opts),
     counts: () => ({ ...counts }),
     resetCounts: () => { for (const k of Object.keys(counts)) delete counts[k] },
     close: () => mongoose.disconnect()
@@ -106,6 +111,7 @@ async function openMongodbLock (uri, { monitor }) {
         }
       }
     },
+    raw: (name, { timeout } = {}) => mongodbLock(col, name, { timeout }),
     counts: () => ({ ...counts }),
     resetCounts: () => { for (const k of Object.keys(counts)) delete counts[k] },
     close: () => client.close()

@@ -24,8 +24,10 @@ const { settingsFor } = require('./settings')
 // lib/settings.js) until the Lock is first used, then an object of its own
 // whose prototype is those settings (see own).
 const kState = Symbol('state')
-// The checked options of the Lock being made (copied into its settings).
+// The checked options of the Lock being made (copied into its settings), and
+// the descriptor of its hidden state: reused, so making a Lock allocates little.
 const scratch = {}
+const stateDescriptor = { value: undefined, writable: true, enumerable: false, configurable: false }
 // At most this many lock ids with an unknown outcome are remembered.
 const MAX_UNRESOLVED = 16
 
@@ -65,7 +67,10 @@ function Lock (name, options) {
   this.timeout = opts.timeout
   this.pollInterval = opts.pollInterval
   this.probeMaxAttempts = this.timeout / this.pollInterval + 2
-  Object.defineProperty(this, kState, { value: settingsFor(opts), writable: true })
+  // Hidden (util.inspect and Object.assign skip it: the settings hold the uri).
+  stateDescriptor.value = settingsFor(opts)
+  Object.defineProperty(this, kState, stateDescriptor)
+  stateDescriptor.value = undefined
   opts.connection = undefined // the scratch keeps no connection alive
 }
 // EventEmitter's state is created on the first listener: an idle Lock costs

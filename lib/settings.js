@@ -24,7 +24,7 @@ function sameWriteConcern (a, b) {
 
 function matches (settings, opts) {
   const where = settings.where
-  for (const f of FIELDS) if (where[f] !== opts[f]) return false
+  for (let i = 0; i < FIELDS.length; i++) if (where[FIELDS[i]] !== opts[FIELDS[i]]) return false
   return settings.keepAlive === opts.keepAlive && settings.maxHoldTime === opts.maxHoldTime &&
     sameWriteConcern(where.writeConcern, opts.writeConcern)
 }
