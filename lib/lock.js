@@ -16,7 +16,7 @@ const wait = require('./wait')
 const history = require('./history')
 const { log } = require('./log')
 const { startKeepAlive } = require('./keepalive')
-const { resolveStore, closeAll } = require('./store')
+const { resolveStore, cachedStore, closeAll } = require('./store')
 const scoped = require('./scoped')
 const { settingsFor } = require('./settings')
 
@@ -246,7 +246,7 @@ async function acquireOnce (lock, pinned, signal) {
   if (lock.lockId) throw errors.alreadyAcquired()
   const timeout = check.timeout(lock.timeout)
   const state = own(lock)
-  const store = pinned || await wait.abortable(resolveStore(state.where), signal)
+  const store = pinned || cachedStore(state.where) || await wait.abortable(resolveStore(state.where), signal)
   if (store.closed) throw errors.connectionClosed()
   const unresolved = state.unresolved
   if (unresolved.name !== name) Object.assign(unresolved, { name, ids: [] })

@@ -277,15 +277,18 @@ function whenOpen (connections, ms, what) {
 
 /** The store where a lock with these (checked) options keeps its documents. */
 async function resolveStore (options) {
+  const cached = cachedStore(options)
+  if (cached) return cached
   if (options.connection) {
     const connection = options.connection
-    return storeOf(await whenOpen([connection], bufferTimeout(connection.base), 'the connection option'), options)
+    return remember(options, storeOf(await whenOpen([connection], bufferTimeout(connection.base), 'the connection option'), options), connection)
   }
-  if (options.uri) return storeFor({ client: { uri: options.uri } }, options)
+  if (options.uri) return remember(options, storeFor({ client: { uri: options.uri } }, options), null)
   const mongooses = loadedMongooses()
   const connected = mongooses.find((m) => m.connection.readyState === CONNECTED)
-  if (connected) return storeOf(connected.connection, options)
+  if (connected) return remember(options, storeOf(connected.connection, options), connected.connection)
   const connecting = mongooses.filter((m) => m.connection.readyState === CONNECTING)
+  // Not remembered: once mongoose connects, its connection is the one to use.
   if (connecting.length === 0 && process.env.MONGODB_URI) return storeFor({ client: { uri: process.env.MONGODB_URI } }, options)
   if (mongooses.length === 0) {
     throw errors.noConnection('mongoose is not loaded, and neither the uri nor the connection option nor MONGODB_URI is set')
@@ -293,7 +296,31 @@ async function resolveStore (options) {
   // Wait as mongoose buffers its own commands, for whichever copy connects.
   const waitOn = connecting.length ? connecting : mongooses
   const timeout = Math.max(...waitOn.map(bufferTimeout))
-  return storeOf(await whenOpen(waitOn.map((m) => m.connection), timeout, 'mongoose'), options)
+  const connection = await whenOpen(waitOn.map((m) => m.connection), timeout, 'mongoose')
+  return remember(options, storeOf(connection, options), connection)
+}
+
+// The store each Lock settings object (lib/settings.js: shared, frozen)
+// resolved to last, and through which connection: every acquire asks, and
+// most find the answer here, without the lookup's keys and hashing.
+const resolved = new WeakMap()
+
+function remember (options, store, connection) {
+  resolved.set(options, { store, connection, client: connection && connection.client })
+  return store
+}
+
+/**
+ * The store `options` resolved to last, while it is still the answer: not
+ * closed, and its mongoose connection still open on the same client (a
+ * reconnect replaces the client). Else null: resolve it again.
+ */
+function cachedStore (options) {
+  const entry = resolved.get(options)
+  if (!entry || entry.store.closed) return null
+  const { connection } = entry
+  if (connection && (connection.readyState !== CONNECTED || connection.client !== entry.client)) return null
+  return entry.store
 }
 
 /** Closes every store (and the native clients behind them). */
@@ -301,4 +328,4 @@ async function closeAll () {
   await Promise.all([...stores.values()].map((store) => store.close()))
 }
 
-module.exports = { resolveStore, closeAll }
+module.exports = { resolveStore, cachedStore, closeAll }

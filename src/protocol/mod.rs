@@ -303,6 +303,11 @@ impl Locks {
         })
     }
 
+    /// Whether the client these locks use was closed (they cannot be used again).
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
     /// A line for the application's log, once per process (TTL detection).
     fn note_once(&self, line: String) {
         connection::note_once(line);
