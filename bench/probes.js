@@ -41,14 +41,14 @@ function tcpConnections (pid, port) {
   }
 }
 
-/** Heap and RSS in MB after a few full GCs (needs --expose-gc). */
+/** Heap used, heap reserved by V8 and RSS, in MB, after a few full GCs (needs --expose-gc). */
 async function settledMemory () {
   for (let i = 0; i < 4; i++) {
     global.gc()
     await new Promise((resolve) => setImmediate(resolve))
   }
   const m = process.memoryUsage()
-  return { heapMB: m.heapUsed / 2 ** 20, rssMB: m.rss / 2 ** 20 }
+  return { heapMB: m.heapUsed / 2 ** 20, heapTotalMB: m.heapTotal / 2 ** 20, rssMB: m.rss / 2 ** 20 }
 }
 
 module.exports = { cpuMs, processCpuMs, tcpConnections, settledMemory }

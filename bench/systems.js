@@ -10,7 +10,7 @@ const path = require('path')
 
 const SYSTEMS = ['native', 'legacy', 'mongodb-lock']
 const LABELS = {
-  native: 'this package (1.0.0, Rust)',
+  native: 'this package (Rust)',
   legacy: 'mongoose-distributed-lock 0.0.1 (mongoose 6)',
   'mongodb-lock': 'mongodb-lock 1.0.1 (mongodb 3.7 driver)'
 }
