@@ -271,3 +271,43 @@ describe('errors from the server and the connection', () => {
     expect(error.message).toMatch(/bad\.db/)
   })
 })
+
+describe('what a Lock shows and keeps', () => {
+  test('util.inspect, console.log and %o (hidden properties too) show the public fields, never the uri (it may carry a password)', () => {
+    const util = require('util')
+    const lock = Lock('shown', { uri: 'mongodb://user:s3cret-pw@127.0.0.1:1/x' })
+    for (const text of [util.format('%o', lock), util.inspect(lock, { showHidden: true, depth: Infinity }), util.inspect(lock)]) {
+      expect(text).not.toContain('s3cret-pw')
+      expect(text).toContain("name: 'shown'")
+    }
+  })
+
+  test('Locks made with the same options keep their own state', async () => {
+    const name = fresh()
+    const a = make(name)
+    const b = make(name)
+    expect(await a.acquire()).toBe(true)
+    expect(b.lockId).toBeNull()
+    expect(await b.acquire()).toBe(false)
+    a.fencingToken = 5
+    b.timeout = 100
+    expect(b.fencingToken).toBeNull()
+    expect(a.timeout).toBe(60000)
+    expect(await a.release()).toBe(false)
+  })
+
+  test('an options getter that makes a Lock itself does not change the outer Lock\'s options', async () => {
+    const name = fresh()
+    const outer = Lock(name, {
+      uri,
+      get collection () {
+        Lock('inner', { uri: 'mongodb://127.0.0.1:1/elsewhere', timeout: 5 })
+        return 'outer_locks'
+      }
+    })
+    expect(outer.timeout).toBe(60000)
+    expect(await outer.acquire()).toBe(true)
+    expect(await testDb.raw.db.collection('outer_locks').countDocuments({ name })).toBe(1)
+    await outer.release()
+  })
+})

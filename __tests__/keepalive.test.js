@@ -148,3 +148,24 @@ describe('through a cut connection', () => {
     await Lock.close() // ends the calls still waiting on the silent connection
   })
 })
+
+test('a keep-alive goes on through a reconnect of its mongoose connection', async () => {
+  const mongoose = require('mongoose8')
+  const connection = mongoose.createConnection(uri)
+  await connection.asPromise()
+  const name = fresh()
+  const lock = Lock(name, { connection, timeout: 1500, keepAlive: 300 })
+  const seen = recorder(lock)
+  try {
+    expect(await lock.acquire()).toBe(true)
+    await connection.close()
+    await connection.openUri(uri)
+    const reopened = Date.now()
+    // Renewals past the lease it had when the connection closed: through the new one.
+    await waitFor(() => seen.filter(([e, , at]) => e === 'extended' && at > reopened).length >= 6, { timeoutMs: 10000 })
+    expect(seen.some(([e]) => e === 'lost')).toBe(false)
+    expect(await lock.release()).toBe(false)
+  } finally {
+    await connection.close()
+  }
+})

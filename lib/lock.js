@@ -8,6 +8,7 @@
  * native core's (src/protocol/); this file keeps Node's conventions.
  */
 const EventEmitter = require('events')
+const util = require('util')
 const { performance } = require('perf_hooks')
 const native = require('./native')
 const check = require('./options')
@@ -16,7 +17,7 @@ const wait = require('./wait')
 const history = require('./history')
 const { log } = require('./log')
 const { startKeepAlive } = require('./keepalive')
-const { resolveStore, cachedStore, closeAll } = require('./store')
+const { resolveStore, cachedStore, storeNow, closeAll } = require('./store')
 const scoped = require('./scoped')
 const { settingsFor } = require('./settings')
 
@@ -27,6 +28,7 @@ const kState = Symbol('state')
 // The checked options of the Lock being made (copied into its settings), and
 // the descriptor of its hidden state: reused, so making a Lock allocates little.
 const scratch = {}
+let scratchInUse = false
 const stateDescriptor = { value: undefined, writable: true, enumerable: false, configurable: false }
 // At most this many lock ids with an unknown outcome are remembered.
 const MAX_UNRESOLVED = 16
@@ -59,19 +61,30 @@ function own (lock) {
 function Lock (name, options) {
   if (!(this instanceof Lock)) return new Lock(name, options)
   check.storedName(name)
-  const opts = check.lockOptions(options, scratch)
-
-  this.name = name
-  this.lockId = null
-  this.timeAquired = null
-  this.timeout = opts.timeout
-  this.pollInterval = opts.pollInterval
-  this.probeMaxAttempts = this.timeout / this.pollInterval + 2
-  // Hidden (util.inspect and Object.assign skip it: the settings hold the uri).
-  stateDescriptor.value = settingsFor(opts)
-  Object.defineProperty(this, kState, stateDescriptor)
-  stateDescriptor.value = undefined
-  opts.connection = undefined // the scratch keeps no connection alive
+  // Options are checked into the reused scratch object, unless it is in use
+  // (an options getter that makes a Lock itself gets an object of its own).
+  const reuse = !scratchInUse
+  scratchInUse = true
+  try {
+    const opts = reuse ? check.lockOptions(options, scratch) : check.lockOptions(options)
+    this.name = name
+    this.lockId = null
+    this.timeAquired = null
+    this.timeout = opts.timeout
+    this.pollInterval = opts.pollInterval
+    this.probeMaxAttempts = this.timeout / this.pollInterval + 2
+    // Hidden (Object.assign and util.inspect skip it: the settings hold the uri).
+    stateDescriptor.value = settingsFor(opts)
+    Object.defineProperty(this, kState, stateDescriptor)
+    stateDescriptor.value = undefined
+  } finally {
+    if (reuse) {
+      // The scratch keeps no connection alive, even when a check threw.
+      scratch.connection = undefined
+      scratch.writeConcern = undefined
+      scratchInUse = false
+    }
+  }
 }
 // EventEmitter's state is created on the first listener: an idle Lock costs
 // no more than 0.0.x's object.
@@ -88,6 +101,23 @@ Object.defineProperty(Lock.prototype, 'fencingToken', {
   enumerable: true,
   configurable: true
 })
+
+// util.inspect (console.log, and '%o', which shows hidden properties) shows
+// the public fields only: the hidden settings hold the uri, which may carry a
+// password.
+Lock.prototype[util.inspect.custom] = function (depth, options, inspect) {
+  if (depth < 0) return '[Lock]'
+  const view = {
+    name: this.name,
+    lockId: this.lockId,
+    timeAquired: this.timeAquired,
+    timeout: this.timeout,
+    pollInterval: this.pollInterval,
+    probeMaxAttempts: this.probeMaxAttempts,
+    fencingToken: this.fencingToken
+  }
+  return `Lock ${inspect(view, { ...options, showHidden: false, depth: options.depth === null ? null : options.depth - 1 })}`
+}
 
 /**
  * Emits `event` to the application's listeners. The lock itself never emits
@@ -219,7 +249,13 @@ function startRenewing (lock, holding) {
  * when no answer came (the error is logged; the caller decides).
  */
 async function renew (lock, holding, ms, { rethrow = false, bound } = {}) {
-  if (holding.store.closed && !rethrow) return null // the keep-alive's connection closed: no answer will come
+  if (holding.store.closed && !rethrow) {
+    // The keep-alive's connection closed: renew on the connection that
+    // replaced it (a reconnect), if there is one now; else no answer came.
+    const live = storeNow(lock[kState].where)
+    if (!live) return null
+    holding.store = live
+  }
   const store = holding.store.closed ? await resolveStore(lock[kState].where) : holding.store
   const reply = await store.extend(holding.id, holding.name, holding.expire, check.leaseMs(ms, lock.timeout), bound)
   if (reply.error) {

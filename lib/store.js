@@ -300,6 +300,30 @@ async function resolveStore (options) {
   return remember(options, storeOf(connection, options), connection)
 }
 
+/**
+ * The store for `options` now, through a mongoose connection the
+ * application has open, without waiting or opening a client of the lock's
+ * own: null otherwise. For a keep-alive whose connection closed and came
+ * back (mongoose reconnected).
+ */
+function storeNow (options) {
+  const cached = cachedStore(options)
+  if (cached) return cached
+  try {
+    if (options.connection) {
+      const connection = options.connection
+      return connection.readyState === CONNECTED ? remember(options, storeOf(connection, options), connection) : null
+    }
+    // A uri's store is not opened again here: after Lock.close(), a
+    // keep-alive opens no client (the application is shutting down).
+    if (options.uri) return null
+    const connected = loadedMongooses().find((m) => m.connection.readyState === CONNECTED)
+    return connected ? remember(options, storeOf(connected.connection, options), connected.connection) : null
+  } catch (_) {
+    return null // the next wait or call says why
+  }
+}
+
 // The store each Lock settings object (lib/settings.js: shared, frozen)
 // resolved to last, and through which connection: every acquire asks, and
 // most find the answer here, without the lookup's keys and hashing.
@@ -328,4 +352,4 @@ async function closeAll () {
   await Promise.all([...stores.values()].map((store) => store.close()))
 }
 
-module.exports = { resolveStore, cachedStore, closeAll }
+module.exports = { resolveStore, cachedStore, storeNow, closeAll }

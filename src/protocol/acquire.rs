@@ -261,6 +261,13 @@ impl Locks {
                     if !claimed.as_ref().is_err_and(LockError::is_network) {
                         *in_flight.lock().unwrap_or_else(|p| p.into_inner()) = None;
                     }
+                    if matches!((&claimed, mode), (Ok(None), Mode::Force)) {
+                        // Another forced acquire removed ours before it had its
+                        // token: a forced acquire takes the lock whoever holds
+                        // it, so it forces again (at most MAX_ATTEMPTS times).
+                        replaced = None;
+                        continue;
+                    }
                     return match claimed {
                         // A token claimed after the lease ended may be above a
                         // taker's that did not see it: no token, no lock.
@@ -293,15 +300,28 @@ impl Locks {
                     Holder::Gone(removed) => replaced = removed,
                 },
                 Inserted::Unproven => {
-                    // The collection was dropped and our insert re-created it
-                    // without the index: the insert proves nothing. Undo it,
-                    // rebuild the index and try again.
+                    // Both went in. Either the collection was dropped and our
+                    // insert re-created it without the index (the insert
+                    // proves nothing), or our lock was removed between the
+                    // two inserts (a forced acquire, a takeover of a short
+                    // lease: an ordered insert is not atomic) and the twin
+                    // went in after it. The index is looked for first: while
+                    // our two documents with one name are there, no index on
+                    // `name` can be built, so one found then did not refuse
+                    // them, unless our lock was gone already. Then undo it.
                     let had_index = self.index_present().await?;
-                    self.forget_indexes();
-                    self.coll
+                    let removed = self
+                        .coll
                         .delete_many(doc! { "_id": { "$in": [acquired.lock_id, twin_id] } })
                         .await
-                        .map_err(|e| LockError::driver("delete", e))?;
+                        .map_err(|e| LockError::driver("delete", e))?
+                        .deleted_count;
+                    if had_index && removed < 2 {
+                        // Our lock was removed before the twin went in: a race.
+                        replaced = None;
+                        continue;
+                    }
+                    self.forget_indexes();
                     if had_index {
                         return Err(LockError::Index {
                             message: format!(
