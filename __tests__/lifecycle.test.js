@@ -4,7 +4,6 @@
 // it end at once with ERR_CONNECTION_CLOSED, the native client closes, and
 // Node exits on its own; when the application connects again, locks work.
 // Also: how many TCP connections the lock adds next to mongoose.
-const fs = require('fs')
 const { ObjectId } = require('mongoose8').mongo
 const { useTestDatabase, startFixture, nextMessage, waitFor } = require('./support/helpers')
 
@@ -77,21 +76,8 @@ test('when the application connects again, locks work again', async () => {
   expect(exit).toEqual({ code: 0, signal: null })
 })
 
-/** TCP connections from process `pid` to 127.0.0.1:`port` (Linux /proc). */
-function tcpConnections (pid, port) {
-  const inodes = new Set()
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))
-      if (m) inodes.add(m[1])
-    } catch (_) { /* closed meanwhile */ }
-  }
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0')
-  return fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).filter((line) => {
-    const f = line.trim().split(/\s+/)
-    return f.length > 9 && f[2].endsWith(`:${hexPort}`) && f[3] === '01' && inodes.has(f[9])
-  }).length
-}
+// TCP connections from process `pid` to `port` (Linux /proc): the bench's probe.
+const { tcpConnections } = require('../bench/probes')
 
 const onLinux = process.platform === 'linux' ? test : test.skip
 onLinux('the lock adds two TCP connections next to mongoose on a standalone server (one monitor, one pooled)', async () => {
