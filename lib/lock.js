@@ -94,8 +94,8 @@ Object.setPrototypeOf(Lock.prototype, EventEmitter.prototype)
 // prototype, so that an idle Lock has no field for it.
 Object.defineProperty(Lock.prototype, 'fencingToken', {
   get () {
-    const token = this[kState].fencingToken
-    return token === undefined ? null : token
+    const state = this[kState] // undefined on Lock.prototype itself
+    return state && state.fencingToken !== undefined ? state.fencingToken : null
   },
   set (value) { own(this).fencingToken = value },
   enumerable: true,
