@@ -2,24 +2,15 @@
 // Faults: the server killed in the middle of a stress run and restarted, a
 // server that stops answering, and a lock holder killed with SIGKILL.
 const fs = require('fs')
-const net = require('net')
 const os = require('os')
 const path = require('path')
 const Lock = require('..')
 const { startFerretDB } = require('../scripts/ferretdb')
 const { startStress } = require('../scripts/stress')
+const { freePort } = require('../scripts/toxiproxy')
 const { uriFor, freshDb, rawDb, lockWorker, waitFor } = require('./support/helpers')
 
 afterAll(() => Lock.close())
-
-function freePort () {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
 
 // These tests kill and stop their server, so they run on one of their own
 // (the embedded FerretDB); with MONGODB_URI pointing elsewhere they are skipped.

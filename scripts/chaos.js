@@ -44,11 +44,10 @@
 // dies before it could do it.
 const { fork, spawn } = require('child_process')
 const fs = require('fs')
-const net = require('net')
 const os = require('os')
 const path = require('path')
 const { startFerretDB } = require('./ferretdb')
-const { startToxiproxy } = require('./toxiproxy')
+const { startToxiproxy, freePort } = require('./toxiproxy')
 
 // The lock's settings in the workers, and the connection string's bounds.
 const TIMEOUT_MS = 1500
@@ -109,15 +108,6 @@ function prng (seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-}
-
-function freePort () {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    }).on('error', reject)
-  })
 }
 
 /**

@@ -51,6 +51,7 @@ function buildToxiproxy ({ log = console.error } = {}) {
   return BINARY
 }
 
+/** A TCP port free on 127.0.0.1 right now (the tests' servers and proxies). */
 function freePort () {
   return new Promise((resolve, reject) => {
     const srv = net.createServer().listen(0, HOST, () => {
@@ -255,7 +256,7 @@ function supervise ([logPath, binary, ...args]) {
   })
 }
 
-module.exports = { buildToxiproxy, startToxiproxy, BINARY, VERSION }
+module.exports = { buildToxiproxy, startToxiproxy, freePort, BINARY, VERSION }
 
 if (require.main === module) {
   const argv = process.argv.slice(2)

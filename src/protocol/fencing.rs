@@ -39,7 +39,7 @@
 //! Old claims are pruned now and then, never the highest; a tombstone is
 //! pruned a minute after the lease of the holding it stands for ended.
 
-use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 
 use super::{first_write_error, Acquired, Locks};
 use crate::error::{LockError, Result, DUPLICATE_KEY};
@@ -311,12 +311,7 @@ impl Locks {
 }
 
 fn token_of(doc: &Document) -> Option<i64> {
-    match doc.get("token")? {
-        Bson::Int64(n) => Some(*n),
-        Bson::Int32(n) => Some(i64::from(*n)),
-        Bson::Double(f) if f.is_finite() => Some(*f as i64),
-        _ => None,
-    }
+    super::whole_number(doc.get("token")?)
 }
 
 #[cfg(test)]

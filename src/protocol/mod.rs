@@ -213,6 +213,13 @@ fn first_write_error(reply: &Document) -> Option<(i64, i32)> {
 pub fn stored_time(doc: &Document, field: &str) -> Option<i64> {
     match doc.get(field)? {
         Bson::DateTime(d) => Some(d.timestamp_millis()),
+        other => whole_number(other),
+    }
+}
+
+/// A stored number as a whole number (a finite double is truncated).
+pub(crate) fn whole_number(value: &Bson) -> Option<i64> {
+    match value {
         Bson::Int64(n) => Some(*n),
         Bson::Int32(n) => Some(i64::from(*n)),
         Bson::Double(f) if f.is_finite() => Some(*f as i64),
