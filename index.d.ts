@@ -114,6 +114,19 @@ declare namespace Lock {
      */
     maxHoldTime?: number
     /**
+     * Shortest time (whole ms) a holding keeps the name, counted from its
+     * acquire, even when released sooner: for a job that must run once per
+     * schedule across processes whose timers fire a little apart (like
+     * ShedLock's `lockAtLeastFor`). A `release()` before the bound does not
+     * delete the lock document: it ends its lease at the bound (an update of
+     * our own document, by its exact `_id`), and answers as any release does
+     * (`false` in time, `true` when the lock was no longer ours). Past the
+     * bound, `release()` deletes as usual. Pick it longer than the spread of
+     * the processes' timers and shorter than the schedule's period. Default
+     * 0 (off); a negative or fractional number is `ERR_INVALID_OPTION`.
+     */
+    holdAtLeast?: number
+    /**
      * Fencing tokens. `true`: every holding gets a token,
      * {@link Lock.fencingToken | lock.fencingToken} (and a `hold()` handle's
      * `fencingToken`): a whole number, 1 for the first holding of a name,

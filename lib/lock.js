@@ -197,6 +197,8 @@ function hold (lock, store, name, reply) {
     // Lease end on the server's clock, and on this process's monotonic clock.
     expire: reply.expire,
     leaseEnd: performance.now() + (reply.expire - reply.timeAcquired),
+    // When the acquire's reply came, on the monotonic clock (holdAtLeast counts from it).
+    acquiredAt: performance.now(),
     // The reason, once the holding is known to be lost ('lost' was emitted).
     lost: null,
     // A release got no reply: the next one explains a document already gone.
@@ -424,7 +426,12 @@ async function releaseOnce (lock, lockId, holding) {
   const store = holding && !holding.store.closed ? holding.store : await resolveStore(state.where)
   // A lockId set by hand (not from acquire) has no known name or lease.
   const name = holding ? holding.name : check.storedName(lock.name)
-  const reply = await store.release(lockId, name, holding ? holding.expire : undefined, Boolean(holding && holding.releaseUnresolved))
+  // holdAtLeast: a release before the bound ends the lease at the bound
+  // instead of deleting (an extend of our own document, by its exact _id).
+  const keepFor = holding && state.holdAtLeast ? Math.ceil(holding.acquiredAt + state.holdAtLeast - performance.now()) : 0
+  const reply = keepFor > 0
+    ? await shortenLease(store, holding, keepFor)
+    : await store.release(lockId, name, holding ? holding.expire : undefined, Boolean(holding && holding.releaseUnresolved))
   if (reply.error) {
     if (holding && noReply(reply.error)) holding.releaseUnresolved = true
     throw errors.fromFailure(reply.error)
@@ -439,11 +446,22 @@ async function releaseOnce (lock, lockId, holding) {
     if (reply.timedOut) lose(lock, holding, reply.reason)
     else history.ended(store, lockId, name, 'released')
   }
-  log('%s: released %s%s', name, lockId, reply.timedOut ? ` (it was lost: ${reply.reason})` : '')
+  log('%s: released %s%s', name, lockId, reply.timedOut ? ` (it was lost: ${reply.reason})` : keepFor > 0 ? ` (its lease now ends in ${keepFor} ms: holdAtLeast)` : '')
   emit(lock, 'released', reply.timedOut)
   // The name is free (or was already taken over): let local waiters try now.
-  wait.wake(store, name)
+  if (keepFor <= 0) wait.wake(store, name)
   return reply.timedOut
+}
+
+/**
+ * A release within holdAtLeast: the lease of our document (exact _id) ends
+ * `ms` from now, so nobody takes the name before the bound. Answers as a
+ * release does: timedOut when the document was no longer ours.
+ */
+async function shortenLease (store, holding, ms) {
+  const reply = await store.extend(holding.id, holding.name, holding.expire, ms, undefined)
+  if (reply.error) return reply
+  return reply.extended ? { timedOut: false } : { timedOut: true, reason: reply.reason }
 }
 
 async function extend (lock, ms) {

@@ -111,7 +111,68 @@ function lockOptions (options, into = {}) {
   into.pollInterval = withDefault(options.pollInterval, DEFAULT_POLL_INTERVAL, pollInterval)
   into.keepAlive = keepAlive(options.keepAlive)
   into.maxHoldTime = optionalDuration(options.maxHoldTime, 'maxHoldTime')
+  into.holdAtLeast = holdAtLeast(options.holdAtLeast)
+  warnUnknown(options, LOCK_OPTION_KEYS, 'option')
   return storeOptions(options, into)
+}
+
+/**
+ * `holdAtLeast`: the shortest a holding lasts, in ms from the acquire, even
+ * when released sooner (a once-per-schedule job). 0 or absent: off.
+ */
+function holdAtLeast (value) {
+  if (value === undefined || value === null || value === 0) return 0
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_DATE_MS) {
+    throw errors.invalidOption(`holdAtLeast must be a whole number of milliseconds from 0, got ${errors.describe(value)}`, typeof value === 'number' ? RangeError : TypeError)
+  }
+  return value
+}
+
+// The options each call knows (index.d.ts): any other key is ignored, as in
+// 0.0.x, with a warning once per key and process (a mistyped `fiar: true`
+// would otherwise go unnoticed).
+const STORE_OPTION_KEYS = ['uri', 'connection', 'collection', 'ttl', 'history', 'owner', 'writeConcern', 'fencing', 'fair']
+const LOCK_OPTION_KEYS = ['timeout', 'pollInterval', 'keepAlive', 'maxHoldTime', 'holdAtLeast', ...STORE_OPTION_KEYS]
+const POLL_OPTION_KEYS = ['maxAttempts', 'signal']
+const UNKNOWN_OPTION_WARNING = 'MDL_UNKNOWN_OPTION'
+const warned = new Set()
+
+/** Warns (once per key and process) of each key of `options` not in `known`. */
+function warnUnknown (options, known, what) {
+  for (const key in options) {
+    if (!Object.prototype.hasOwnProperty.call(options, key) || known.includes(key) || warned.has(`${what}:${key}`)) continue
+    warned.add(`${what}:${key}`)
+    const near = nearest(key, known)
+    process.emitWarning(
+      `mongoose-distributed-lock: unknown ${what} ${JSON.stringify(key.slice(0, 60))} is ignored${near ? `; did you mean ${JSON.stringify(near)}?` : ''}`,
+      { code: UNKNOWN_OPTION_WARNING })
+  }
+}
+
+/** The known key closest to `key` (case aside, one edit per 3 letters at most), or undefined. */
+function nearest (key, known) {
+  let best
+  let bestDistance = Math.max(1, Math.floor(key.length / 3))
+  for (const candidate of known) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase())
+    if (d <= bestDistance && (best === undefined || d < bestDistance)) [best, bestDistance] = [candidate, d]
+  }
+  return best
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`. */
+function editDistance (a, b) {
+  if (Math.abs(a.length - b.length) > 3 || a.length > 64) return Infinity
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)])
+  for (let j = 1; j <= b.length; j++) d[0][j] = j
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
+    }
+  }
+  return d[a.length][b.length]
 }
 
 /** A positive number of ms, or undefined. */
@@ -217,6 +278,7 @@ function leaseMs (value, fallback) {
 /** The options of `pollAcquire([options])`: `maxAttempts` (Infinity allowed) and `signal`. */
 function pollOptions (options, fallbackAttempts) {
   options = optionsObject(options, 'pollAcquire options')
+  warnUnknown(options, POLL_OPTION_KEYS, 'pollAcquire option')
   let maxAttempts = fallbackAttempts
   if (options.maxAttempts !== undefined && options.maxAttempts !== null) {
     maxAttempts = options.maxAttempts
@@ -274,5 +336,9 @@ module.exports = {
   probeMaxAttempts,
   lockId,
   lockOptions,
+  LOCK_OPTION_KEYS,
+  POLL_OPTION_KEYS,
+  UNKNOWN_OPTION_WARNING,
+  warnUnknown,
   callback
 }

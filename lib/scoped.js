@@ -10,7 +10,8 @@ const check = require('./options')
 
 /** A Lock for scoped use: keep-alive on unless the options turn it off. */
 function scopedLock (Lock, name, options) {
-  const opts = check.optionsObject(options)
+  // The wait's options are not the Lock's (the Lock warns of unknown keys).
+  const { maxAttempts, signal, ...opts } = check.optionsObject(options)
   return Lock(name, { ...opts, keepAlive: opts.keepAlive === undefined ? true : opts.keepAlive })
 }
 
@@ -26,7 +27,9 @@ function waitOptions (options) {
  * `fencingToken` (when fencing is on; else null) and Symbol.asyncDispose
  * (so `await using held = await lock.hold()` works where Node has `using`).
  */
-async function hold (lock, options) {
+async function hold (lock, options, { scopedOptions = false } = {}) {
+  // lock.hold(options) takes the wait's options only; withLock's were checked by its Lock.
+  if (!scopedOptions) check.warnUnknown(check.optionsObject(options), check.POLL_OPTION_KEYS, 'hold option')
   await lock.pollAcquire(waitOptions(options))
   const controller = new AbortController()
   const onLost = (reason) => controller.abort(errors.lockLost(lock.name, reason))
@@ -65,7 +68,7 @@ async function withLock (Lock, name, options, fn) {
   if (typeof options === 'function' && fn === undefined) [options, fn] = [undefined, options]
   if (typeof fn !== 'function') throw errors.invalidCallback(fn)
   const lock = scopedLock(Lock, name, options)
-  const held = await hold(lock, options)
+  const held = await hold(lock, options, { scopedOptions: true })
   let result
   try {
     result = await fn(held.signal, { lockId: held.lockId, fencingToken: held.fencingToken })

@@ -1,6 +1,6 @@
 'use strict'
 /**
- * The settings of a Lock (where it lives, keep-alive, maxHoldTime), shared:
+ * The settings of a Lock (where it lives, keep-alive, maxHoldTime, holdAtLeast), shared:
  * Locks made with the same options point to one frozen settings object, so
  * that an idle Lock costs no more heap than a 0.0.x one (a handful of fields).
  * A Lock gets state of its own (lib/lock.js, `own`) only when it is used.
@@ -26,6 +26,7 @@ function matches (settings, opts) {
   const where = settings.where
   for (let i = 0; i < FIELDS.length; i++) if (where[FIELDS[i]] !== opts[FIELDS[i]]) return false
   return settings.keepAlive === opts.keepAlive && settings.maxHoldTime === opts.maxHoldTime &&
+    settings.holdAtLeast === opts.holdAtLeast &&
     sameWriteConcern(where.writeConcern, opts.writeConcern)
 }
 
@@ -43,7 +44,8 @@ function make (opts) {
       fair: opts.fair
     }),
     keepAlive: opts.keepAlive,
-    maxHoldTime: opts.maxHoldTime
+    maxHoldTime: opts.maxHoldTime,
+    holdAtLeast: opts.holdAtLeast
   })
 }
 

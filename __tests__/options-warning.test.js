@@ -1,0 +1,52 @@
+'use strict'
+// A mistyped option is ignored, as 0.0.x ignored unknown options (so drop-in
+// code keeps working), but warned about once per key and process, with the
+// nearest known option.
+const { runFixture } = require('./support/helpers')
+
+/** Runs `code` in a fresh process (no server needed) and returns its warnings. */
+async function warningsOf (code) {
+  const script = `
+    const warnings = []
+    process.on('warning', (w) => warnings.push({ message: w.message, code: w.code }))
+    const Lock = require(${JSON.stringify(require.resolve('..'))})
+    ;(async () => { ${code} })().then(
+      () => setImmediate(() => process.send({ warnings }, () => process.disconnect())),
+      (e) => process.send({ error: e.message, code: e.code }, () => process.disconnect()))`
+  const { messages } = await runFixture('eval.js', [script])
+  return messages[0]
+}
+
+test('an unknown Lock option is ignored with one warning naming the nearest option', async () => {
+  const { warnings } = await warningsOf(`
+    const lock = Lock('w', { keepalive: true, fiar: true, timeout: 5000 })
+    Lock('w2', { keepalive: true }) // the same key again: no second warning
+    if (lock.timeout !== 5000) throw new Error('known options still apply')`)
+  expect(warnings).toEqual([
+    { code: 'MDL_UNKNOWN_OPTION', message: 'mongoose-distributed-lock: unknown option "keepalive" is ignored; did you mean "keepAlive"?' },
+    { code: 'MDL_UNKNOWN_OPTION', message: 'mongoose-distributed-lock: unknown option "fiar" is ignored; did you mean "fair"?' }
+  ])
+})
+
+test('a key close to no option is named without a suggestion; known options give no warning', async () => {
+  const { warnings } = await warningsOf(`
+    Lock('w', { timeout: 1000, pollInterval: 10, keepAlive: false, fair: false, fencing: false, holdAtLeast: 0, owner: 'me' })
+    Lock('w', { somethingElse: 1 })`)
+  expect(warnings).toEqual([
+    { code: 'MDL_UNKNOWN_OPTION', message: 'mongoose-distributed-lock: unknown option "somethingElse" is ignored' }
+  ])
+})
+
+test('pollAcquire, hold and withLock warn of their own unknown keys (and not of one another)', async () => {
+  const { warnings } = await warningsOf(`
+    const lock = Lock('w', { uri: 'mongodb://127.0.0.1:1/x' })
+    const signal = AbortSignal.abort()
+    await lock.pollAcquire({ maxAtempts: 2, signal }).catch(() => {})
+    await lock.hold({ sginal: signal, signal }).catch(() => {})
+    await Lock.withLock('w', { uri: 'mongodb://127.0.0.1:1/x', maxAttempts: 1, signal, timout: 10 }, async () => {}).catch(() => {})`)
+  expect(warnings.map((w) => w.message)).toEqual([
+    'mongoose-distributed-lock: unknown pollAcquire option "maxAtempts" is ignored; did you mean "maxAttempts"?',
+    'mongoose-distributed-lock: unknown hold option "sginal" is ignored; did you mean "signal"?',
+    'mongoose-distributed-lock: unknown option "timout" is ignored; did you mean "timeout"?'
+  ])
+})
