@@ -12,7 +12,7 @@ const testDb = useTestDatabase('clock')
 const { uri } = testDb
 const locks = () => testDb.raw.db.collection('distributedlocks')
 beforeAll(() => {
-  // Fails loudly when faketime is missing: .ci/run installs it (Debian package faketime).
+  // npm test provisions faketime first (scripts/provision.js); fails loudly if it is missing.
   execFileSync('faketime', ['-f', '+1m', 'true'])
 })
 

@@ -19,6 +19,7 @@
 //
 // Any other argument is passed on to `napi build`.
 const { execFileSync } = require('child_process')
+const os = require('os')
 const path = require('path')
 
 const ROOT = path.join(__dirname, '..')
@@ -26,6 +27,9 @@ const ROOT = path.join(__dirname, '..')
 const NAPI_CLI = path.join(ROOT, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')
 const DEBUG_DIR = path.join(ROOT, 'build', 'debug')
 const BINARY_NAME = 'mongoose-distributed-lock'
+// Cargo's build cache lives outside the clone (a fresh clone reuses it),
+// unless CARGO_TARGET_DIR says otherwise.
+const TARGET_DIR = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'mongoose-distributed-lock', 'target')
 
 // The lowest glibc the Linux gnu binaries link against: zig (cargo-zigbuild)
 // links them against the symbol versions of this release.
@@ -110,9 +114,14 @@ function napiBuild (mode = 'release', options = {}) {
   execFileSync(process.execPath, [NAPI_CLI, ...args], {
     cwd: ROOT,
     stdio: options.stdio || 'inherit',
-    env: { ...process.env, ...env, ...options.env }
+    env: { ...process.env, CARGO_TARGET_DIR: TARGET_DIR, ...env, ...options.env }
   })
   return binaryPath(mode, options)
+}
+
+/** Runs `cargo <args>` (test, clippy…) on the same build cache as the builds. */
+function cargo (args, options = {}) {
+  execFileSync('cargo', args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, CARGO_TARGET_DIR: TARGET_DIR }, ...options })
 }
 
 /** Path of the `.node` file a build produces (the host's platform unless `target`). */
@@ -121,7 +130,7 @@ function binaryPath (mode = 'release', { target, outputDir } = {}) {
   return path.join(dir, `${BINARY_NAME}.${platformArchABI(target)}.node`)
 }
 
-module.exports = { napiBuild, ensureBuild: napiBuild, napiArgs, binaryPath, platformArchABI, TARGET_RECIPES, GLIBC }
+module.exports = { napiBuild, cargo, TARGET_DIR, ensureBuild: napiBuild, napiArgs, binaryPath, platformArchABI, TARGET_RECIPES, GLIBC }
 
 /** `--target X`, `--target=X`, `-t X`, `--output-dir D`, `-o D` out of argv. */
 function parseCli (argv) {

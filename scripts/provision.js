@@ -1,0 +1,106 @@
+'use strict'
+// What `npm test` needs before anything runs, provisioned up front so that a
+// fresh machine never fails after minutes of timeouts:
+//
+//  1. the toolchains the README names (Node, Rust's cargo, Go): only named,
+//     never installed here;
+//  2. the system tools the tests use: faketime (the clock-skew tests run a
+//     process under libfaketime), openssl (the TLS tests make certificates),
+//     script from util-linux (the CLI tests run it on a terminal). As root on
+//     a machine with apt-get they are installed (Debian packages); elsewhere
+//     the run stops at once with one line naming what is missing and the
+//     command that installs it;
+//  3. the builds: the embedded FerretDB launcher, Toxiproxy, and the debug
+//     and release native binaries (each cached; an up-to-date tree costs
+//     seconds).
+//
+//   node scripts/provision.js            all three
+//   node scripts/provision.js --tools    1 and 2 only
+const { execFileSync } = require('child_process')
+const fs = require('fs')
+const path = require('path')
+
+const TOOLCHAINS = [
+  { command: 'cargo', what: 'Rust (cargo), to build the native core', install: 'install Rust with rustup' },
+  { command: 'go', what: 'Go, to build the embedded test server', install: 'install Go 1.22 or later' }
+]
+
+const TOOLS = [
+  { command: 'faketime', debian: 'faketime', brew: 'libfaketime', what: 'the clock-skew tests' },
+  { command: 'openssl', debian: 'openssl', brew: 'openssl', what: 'the TLS tests' },
+  { command: 'script', label: 'script (util-linux)', debian: 'bsdutils', brew: null, what: 'the CLI tests' }
+]
+
+/** The full path of `command` on PATH, or null (no shell involved). */
+function which (command, env = process.env) {
+  const dirs = (env.PATH || '').split(path.delimiter).filter(Boolean)
+  const names = process.platform === 'win32' ? ['.exe', '.cmd', ''].map((e) => command + e) : [command]
+  for (const dir of dirs) {
+    for (const name of names) {
+      const file = path.join(dir, name)
+      try {
+        fs.accessSync(file, fs.constants.X_OK)
+        if (fs.statSync(file).isFile()) return file
+      } catch (_) { /* not here */ }
+    }
+  }
+  return null
+}
+
+/** Stops the run: one line on stderr, exit status 1. */
+function stop (line) {
+  process.stderr.write(`npm test: ${line}\n`)
+  process.exit(1)
+}
+
+function checkToolchains () {
+  const missing = TOOLCHAINS.filter((t) => !which(t.command))
+  if (missing.length) {
+    stop(`missing ${missing.map((t) => `${t.command} (${t.what})`).join(', ')}: ${missing.map((t) => t.install).join('; ')}, then run it again`)
+  }
+}
+
+/** Installs the missing system tools with apt-get where that can work here. */
+function provideTools () {
+  const missing = TOOLS.filter((t) => !which(t.command))
+  if (!missing.length) return
+  const packages = missing.map((t) => t.debian)
+  const names = missing.map((t) => `${t.label || t.command} (for ${t.what})`).join(', ')
+  const canInstall = process.platform === 'linux' && typeof process.getuid === 'function' &&
+    process.getuid() === 0 && which('apt-get') && process.env.MDL_NO_INSTALL !== '1'
+  if (!canInstall) {
+    const brew = missing.map((t) => t.brew).filter(Boolean)
+    const how = process.platform === 'darwin'
+      ? (brew.length ? `brew install ${brew.join(' ')}` : 'install them')
+      : `sudo apt-get install -y ${packages.join(' ')}`
+    stop(`missing ${names}; install with: ${how}`)
+  }
+  console.error(`npm test: installing ${packages.join(', ')} (apt-get) for ${missing.map((t) => t.what).join(', ')}…`)
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  try {
+    execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env })
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: ['ignore', 'ignore', 'inherit'], env })
+  } catch (err) {
+    stop(`could not install ${packages.join(' ')} with apt-get (${err.message.split('\n')[0]}); install them, then run it again`)
+  }
+  const still = missing.filter((t) => !which(t.command))
+  if (still.length) stop(`apt-get ran, but ${still.map((t) => t.command).join(', ')} is still not on PATH`)
+}
+
+function build () {
+  const { buildLauncher } = require('./ferretdb')
+  const { buildToxiproxy } = require('./toxiproxy')
+  const { napiBuild } = require('./ensure-build')
+  buildLauncher()
+  buildToxiproxy()
+  napiBuild('debug')
+  napiBuild('release')
+}
+
+if (require.main === module) {
+  checkToolchains()
+  provideTools()
+  if (!process.argv.includes('--tools')) build()
+}
+
+module.exports = { which, TOOLS, TOOLCHAINS }
