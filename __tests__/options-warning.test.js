@@ -50,3 +50,13 @@ test('pollAcquire, hold and withLock warn of their own unknown keys (and not of 
     'mongoose-distributed-lock: unknown option "timout" is ignored; did you mean "timeout"?'
   ])
 })
+
+test('Lock.holder and Lock.ensureIndexes warn of unknown keys too', async () => {
+  const { warnings } = await warningsOf(`
+    await Lock.holder('w', { uri: 'mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=10', colection: 'x' }).catch(() => {})
+    await Lock.ensureIndexes({ uri: 'mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=10', tll: false }).catch(() => {})`)
+  expect(warnings.map((w) => w.message)).toEqual([
+    'mongoose-distributed-lock: unknown Lock.holder option "colection" is ignored; did you mean "collection"?',
+    'mongoose-distributed-lock: unknown Lock.ensureIndexes option "tll" is ignored; did you mean "ttl"?'
+  ])
+})

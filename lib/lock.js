@@ -586,7 +586,7 @@ Lock.prototype.expiresIn = function (callback) {
  */
 Lock.holder = function holder (name, options, callback) {
   [options, callback] = optionsAndCallback(options, callback)
-  const where = check.storeOptions(check.optionsObject(options))
+  const where = check.callStoreOptions(options, 'Lock.holder option')
   const run = async () => {
     const { holder } = await status(where, name)
     if (!holder) return null
@@ -612,7 +612,7 @@ Lock.holder = function holder (name, options, callback) {
 Lock.ensureIndexes = function ensureIndexes (options, callback) {
   [options, callback] = optionsAndCallback(options, callback)
   const run = async () => {
-    const store = await resolveStore(check.storeOptions(check.optionsObject(options)))
+    const store = await resolveStore(check.callStoreOptions(options, 'Lock.ensureIndexes option'))
     const reply = await store.ensureIndexes()
     if (reply.error) throw errors.fromFailure(reply.error)
     return { collection: reply.namespace, ttl: reply.ttl }

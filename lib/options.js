@@ -101,6 +101,13 @@ function storeOptions (options, into = {}) {
   return into
 }
 
+/** The options of a call that only needs where the locks live (Lock.holder, Lock.ensureIndexes). */
+function callStoreOptions (options, what) {
+  options = optionsObject(options)
+  warnUnknown(options, STORE_OPTION_KEYS, what)
+  return storeOptions(options)
+}
+
 /**
  * The options object of `Lock(name, options)`, checked, written into `into`
  * (a Lock passes a scratch object it reuses: making a Lock allocates little).
@@ -328,6 +335,7 @@ module.exports = {
   storedName,
   optionsObject,
   storeOptions,
+  callStoreOptions,
   leaseMs,
   pollOptions,
   abortSignal,
