@@ -3,7 +3,8 @@
 // in three places that must agree with what the package really uses
 // (Lock.codes, read from the core's ERROR_CODES): the ErrorCode union of
 // index.d.ts and the error table of the README. Every code sample in the
-// README and docs/ compiles (TypeScript ones type-check against index.d.ts),
+// README and docs/ compiles (TypeScript ones type-check against index.d.ts;
+// the Lock functions and methods JS ones call exist),
 // and those marked `<!-- docs-test: run -->` run against the test server;
 // relative links lead to a file and heading; every test the docs name
 // exists, and every statement of the guarantees guide names one.
@@ -143,6 +144,21 @@ describe('code samples in the README and docs/', () => {
       // as the text around it says (`await` and `return` are then legal).
       expect(() => new vm.Script(`(async function () {\n${b.code}\n})`, { filename: where(b) })).not.toThrow()
     }
+  })
+
+  test('every Lock.<name> and lock method a sample calls exists in the package', () => {
+    const missing = []
+    const proto = new Set(Object.getOwnPropertyNames(Lock.prototype))
+    for (const b of samples) {
+      for (const m of b.code.matchAll(/\bLock\.(\w+)/g)) {
+        if (!(m[1] in Lock)) missing.push(`${where(b)}: Lock.${m[1]}`)
+      }
+      // Calls on a Lock instance, by the names the samples give them.
+      for (const m of b.code.matchAll(/\b(?:lock|leader|job|worker)\.(\w+)\s*\(/g)) {
+        if (!proto.has(m[1]) && !(m[1] in require('events').prototype)) missing.push(`${where(b)}: lock.${m[1]}()`)
+      }
+    }
+    expect(missing).toEqual([])
   })
 
   const tsSamples = samples.filter((b) => SAMPLE_LANGS[b.lang] === 'ts')
