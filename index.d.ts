@@ -17,6 +17,7 @@ declare namespace Lock {
    * mongoose's own types.
    */
   interface MongooseConnectionLike {
+    /** mongoose's connection state (0 disconnected, 1 connected, 2 connecting, 3 disconnecting). */
     readyState: number
   }
 
@@ -24,8 +25,8 @@ declare namespace Lock {
   interface CollectionOptions {
     /**
      * A MongoDB connection string for the lock alone, instead of the
-     * application's mongoose connection (see the README, "Connection
-     * settings"). Parsed by the Rust driver; `socketTimeoutMS`/`timeoutMS`
+     * application's mongoose connection (see docs/connection.md in the
+     * package's repository). Parsed by the Rust driver; `socketTimeoutMS`/`timeoutMS`
      * bound each lock call.
      */
     uri?: string
@@ -194,14 +195,19 @@ declare namespace Lock {
    * unique index of `<collection>_fencing` / `<collection>_queue`.
    */
   interface EnsureIndexesOptions extends CollectionOptions {
+    /** Also ensure the unique index on `{ name, token }` of `<collection>_fencing` (see {@link LockOptions.fencing}). */
     fencing?: LockOptions['fencing']
+    /** Also ensure the unique index on `{ name, ticket }` of `<collection>_queue` (see {@link LockOptions.fair}). */
     fair?: LockOptions['fair']
   }
 
   /** Options of `Lock.holder(name, [options])`: where to look, as for a Lock. */
   interface HolderOptions {
+    /** As a Lock's {@link CollectionOptions.uri}. */
     uri?: CollectionOptions['uri']
+    /** As a Lock's {@link CollectionOptions.connection}. */
     connection?: CollectionOptions['connection']
+    /** As a Lock's {@link CollectionOptions.collection}. */
     collection?: CollectionOptions['collection']
   }
 
@@ -312,8 +318,11 @@ declare namespace Lock {
    * holding, keyed by the lock id. `Id` is your driver's ObjectId type.
    */
   interface HistoryRecord<Id = unknown> {
+    /** The holding's lock id (the lock document's `_id`). */
     _id: Id
+    /** The lock's name. */
     name: string
+    /** The holding's lock id, again (the same value as `_id`). */
     lockId: Id
     /** The process that held it, and its `owner` option if any. */
     holder?: HolderRecord
@@ -321,13 +330,17 @@ declare namespace Lock {
     acquired?: Date
     /** Server time it ended (absent while held). */
     ended?: Date
+    /** How the holding ended (absent while held, or when no process with history on learned it). */
     how?: HistoryEnd
   }
 
   /** Who holds (or held) a lock, as stored: `owner` only when the option was given. */
   interface HolderRecord {
+    /** Host name of the holder's process. */
     host: string
+    /** Pid of the holder's process. */
     pid: number
+    /** The holder's `owner` option, when it gave one. */
     owner?: string
   }
 
@@ -337,13 +350,17 @@ declare namespace Lock {
    * ignores both fields and writes neither.
    */
   interface LockDocument<Id = unknown> {
+    /** The holding's id: a fresh ObjectId for every holding (its `lockId` in hex). */
     _id: Id
+    /** The lock's name (unique in the collection). */
     name: string
     /** End of the lease (server clock). */
     expire: Date
     /** When it was taken (server clock). */
     inserted: Date
+    /** The `_id` of the holding a `forceAcquire()` removed to insert this one (1.x). */
     forcedFrom?: Id
+    /** Who holds it (1.x). */
     holder?: HolderRecord
   }
 
@@ -413,6 +430,10 @@ declare namespace Lock {
     readonly [C in ErrorCode as C extends `ERR_${infer N}` ? N : C extends `${infer N}_ERR` ? N : never]: C
   }
 
+  /**
+   * Every Error this package makes: a stable `code` (an {@link ErrorCode},
+   * or the server's number), and the fields below when they apply.
+   */
   interface LockError extends Error {
     /**
      * One of {@link ErrorCode}; for a server error, the server's numeric code
@@ -447,6 +468,7 @@ declare namespace Lock {
 
   /** How an aborted `pollAcquire` (or `hold`/`withLock` wait) rejects (as Node's own APIs do). */
   interface AbortError extends LockError {
+    /** `'AbortError'`, as Node's own APIs name it. */
     name: 'AbortError'
     code: 'ABORT_ERR'
   }
@@ -535,6 +557,7 @@ declare namespace Lock {
      * (0.0.x). Rejects with `lock_already_aquired` when this instance holds it.
      */
     acquire(): Promise<boolean>
+    /** Callback form of {@link acquire}. */
     acquire(callback: Callback<boolean>): void
 
     /**
@@ -550,11 +573,15 @@ declare namespace Lock {
      * the queue tries ('queued' gives the ticket; see {@link LockOptions.fair}).
      */
     pollAcquire(options?: PollAcquireOptions): Promise<boolean>
+    /** Callback form of {@link pollAcquire}, with the default options. */
     pollAcquire(callback: Callback<boolean>): void
+    /** Callback form of {@link pollAcquire}. */
     pollAcquire(options: PollAcquireOptions | undefined, callback: Callback<boolean>): void
     /** 0.0.x's spelling of {@link pollAcquire}. */
     pollAquire(options?: PollAcquireOptions): Promise<boolean>
+    /** Callback form of {@link pollAquire}, with the default options. */
     pollAquire(callback: Callback<boolean>): void
+    /** Callback form of {@link pollAquire}. */
     pollAquire(options: PollAcquireOptions | undefined, callback: Callback<boolean>): void
 
     /**
@@ -566,6 +593,7 @@ declare namespace Lock {
      * `lock_already_aquired` when this instance holds it.
      */
     forceAcquire(): Promise<boolean>
+    /** Callback form of {@link forceAcquire}. */
     forceAcquire(callback: Callback<boolean>): void
 
     /**
@@ -576,7 +604,9 @@ declare namespace Lock {
      * `extending_not_aquired_lock` (`ERR_LOCK_NOT_ACQUIRED`) when not held.
      */
     extend(ms?: number): Promise<boolean>
+    /** Callback form of {@link extend}, renewing to the lock's `timeout`. */
     extend(callback: Callback<boolean>): void
+    /** Callback form of {@link extend}. */
     extend(ms: number | undefined, callback: Callback<boolean>): void
 
     /**
@@ -586,6 +616,7 @@ declare namespace Lock {
      * Rejects with `releasing_not_aquired_lock` when not held.
      */
     release(): Promise<boolean>
+    /** Callback form of {@link release}. */
     release(callback: Callback<boolean>): void
 
     /**
@@ -594,6 +625,7 @@ declare namespace Lock {
      * instance or another. One round trip (a `find`).
      */
     isLocked(): Promise<boolean>
+    /** Callback form of {@link isLocked}. */
     isLocked(callback: Callback<boolean>): void
 
     /**
@@ -602,6 +634,7 @@ declare namespace Lock {
      * holds it. One round trip (a `find`).
      */
     expiresIn(): Promise<number | null>
+    /** Callback form of {@link expiresIn}. */
     expiresIn(callback: Callback<number | null>): void
 
     /**
@@ -664,12 +697,20 @@ declare namespace Lock {
     removeListener(event: 'lost', listener: (reason: LostReason) => void): this
   }
 
+  /**
+   * The package's export, `Lock`: `Lock(name, options)` (with or without
+   * `new`) makes a {@link Lock}; the static functions work on names and
+   * collections.
+   */
   interface LockFactory {
     /** Creates a lock, with or without `new` (0.0.x). Throws on a bad name or option. */
     (name: string | number, options?: LockOptions): Lock
     new (name: string | number, options?: LockOptions): Lock
+    /** The prototype of every Lock. */
     readonly prototype: Lock
+    /** The same factory, for `const { Lock } = require(…)` and `import { Lock } from …`. */
     readonly Lock: LockFactory
+    /** The same factory, for ES module interop (`import Lock from …`). */
     readonly default: LockFactory
     /** Every error code, by name. */
     readonly codes: Codes
@@ -683,7 +724,9 @@ declare namespace Lock {
      * `ERR_INDEX` when an existing `name_1` index is non-unique or partial.
      */
     ensureIndexes(options?: EnsureIndexesOptions): Promise<EnsureIndexesResult>
+    /** Callback form of {@link LockFactory.ensureIndexes | ensureIndexes}, with the default options. */
     ensureIndexes(callback: Callback<EnsureIndexesResult>): void
+    /** Callback form of {@link LockFactory.ensureIndexes | ensureIndexes}. */
     ensureIndexes(options: EnsureIndexesOptions | undefined, callback: Callback<EnsureIndexesResult>): void
 
     /**
@@ -693,7 +736,9 @@ declare namespace Lock {
      * once (`ERR_INVALID_OPTION`); a bad name rejects (`ERR_INVALID_NAME`).
      */
     holder(name: string | number, options?: HolderOptions): Promise<Holder | null>
+    /** Callback form of {@link LockFactory.holder | holder}, with the default options. */
     holder(name: string | number, callback: Callback<Holder | null>): void
+    /** Callback form of {@link LockFactory.holder | holder}. */
     holder(name: string | number, options: HolderOptions | undefined, callback: Callback<Holder | null>): void
 
     /**
@@ -716,6 +761,7 @@ declare namespace Lock {
      * gets it as its second argument, `{ lockId, fencingToken }`.
      */
     withLock<T>(name: string | number, options: WithLockOptions | undefined, fn: (signal: AbortSignal, held: HeldInfo) => T | Promise<T>): Promise<T>
+    /** {@link LockFactory.withLock | withLock} with the default options. */
     withLock<T>(name: string | number, fn: (signal: AbortSignal, held: HeldInfo) => T | Promise<T>): Promise<T>
 
     /**
@@ -723,9 +769,14 @@ declare namespace Lock {
      * `ERR_CONNECTION_CLOSED`. Locks used afterwards connect again.
      */
     close(): Promise<void>
+    /** Callback form of {@link LockFactory.close | close}. */
     close(callback: (err: LockError | null) => void): void
   }
 }
 
+/**
+ * The package: `const Lock = require('mongoose-distributed-lock')`, then
+ * `Lock(name, options)`. See {@link Lock.LockFactory}.
+ */
 declare const Lock: Lock.LockFactory
 export = Lock

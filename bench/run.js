@@ -3,7 +3,8 @@
 // 0.0.1 and mongodb-lock 1.0.1 on one server (the embedded FerretDB unless
 // MONGODB_URI is set), systems alternating block by block so that drift in
 // machine speed hits all of them alike. Prints a markdown table and writes
-// docs/bench/{results.md,results.json,latency.svg}.
+// docs/bench/{results.md,results.json,latency.svg} and the table of
+// docs/performance.md (between its bench markers).
 const { fork, execFileSync } = require('child_process')
 const fs = require('fs')
 const os = require('os')
@@ -427,21 +428,21 @@ function report (r) {
     summary.stats.localRelease = releaseRt
     for (const k of ['cycle', 'held', 'handoff', 'localHandoff', 'localAfterRelease', 'localReleases']) delete summary[k]
     fs.writeFileSync(path.join(OUT_DIR, 'results.json'), JSON.stringify(summary, null, 2) + '\n')
-    updateReadme(md)
-    log(`wrote docs/bench/results.md, results.json, latency.svg and README's table (${r.seconds.toFixed(0)} s)`)
+    updateGuide(md)
+    log(`wrote docs/bench/results.md, results.json, latency.svg and the table of docs/performance.md (${r.seconds.toFixed(0)} s)`)
   }
 }
 
-/** Puts the table between the README's bench markers. */
-function updateReadme (md) {
-  const readme = path.join(__dirname, '..', 'README.md')
-  const text = fs.readFileSync(readme, 'utf8')
+/** Puts the table between the bench markers of the performance guide. */
+function updateGuide (md) {
+  const guide = path.join(__dirname, '..', 'docs', 'performance.md')
+  const text = fs.readFileSync(guide, 'utf8')
   const start = '<!-- bench:start -->'
   const end = '<!-- bench:end -->'
   const i = text.indexOf(start)
   const j = text.indexOf(end)
-  if (i < 0 || j < i) return
-  fs.writeFileSync(readme, `${text.slice(0, i + start.length)}\n${md}\n![latency distributions](docs/bench/latency.svg)\n${text.slice(j)}`)
+  if (i < 0 || j < i) throw new Error(`${guide} has no ${start} … ${end} markers`)
+  fs.writeFileSync(guide, `${text.slice(0, i + start.length)}\n${md}\n![latency distributions](bench/latency.svg)\n${text.slice(j)}`)
 }
 
 main().catch((err) => { console.error(err); process.exit(1) })
