@@ -3,7 +3,8 @@
 // `build:debug`, the tests, demo, stress, chaos, bench, CI's build matrix
 // (.github/workflows/CI.yml) and `npm run test:platforms` all come here.
 //
-// It always runs `napi build` (@napi-rs/cli): Cargo rebuilds only what
+// It first makes sure the patched crates exist (scripts/patch-crates.js), then
+// always runs `napi build` (@napi-rs/cli): Cargo rebuilds only what
 // changed, so an up-to-date tree costs a few seconds, and a binary older than
 // the sources is never picked up.
 //
@@ -21,6 +22,7 @@
 const { execFileSync } = require('child_process')
 const os = require('os')
 const path = require('path')
+const { ensurePatchedCrates } = require('./patch-crates')
 
 const ROOT = path.join(__dirname, '..')
 // @napi-rs/cli's own entry, run with this Node (no shell, on Windows too).
@@ -111,6 +113,8 @@ function napiArgs (mode, { target, outputDir, extra = [] } = {}) {
  */
 function napiBuild (mode = 'release', options = {}) {
   const { args, env } = napiArgs(mode, options)
+  // Cargo.toml's [patch] points at these (scripts/patch-crates.js).
+  ensurePatchedCrates()
   execFileSync(process.execPath, [NAPI_CLI, ...args], {
     cwd: ROOT,
     stdio: options.stdio || 'inherit',
@@ -121,6 +125,7 @@ function napiBuild (mode = 'release', options = {}) {
 
 /** Runs `cargo <args>` (test, clippy…) on the same build cache as the builds. */
 function cargo (args, options = {}) {
+  ensurePatchedCrates()
   execFileSync('cargo', args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, CARGO_TARGET_DIR: TARGET_DIR }, ...options })
 }
 
