@@ -10,7 +10,8 @@
 //     a machine with apt-get they are installed (Debian packages); elsewhere
 //     the run stops at once with one line naming what is missing and the
 //     command that installs it;
-//  3. the builds: the embedded FerretDB launcher, Toxiproxy, and the debug
+//  3. the builds: the embedded FerretDB launcher, FerretDB's own server for
+//     the SCRAM tests (scripts/ferretdb-auth.js), Toxiproxy, and the debug
 //     and release native binaries (each cached; an up-to-date tree costs
 //     seconds).
 //
@@ -90,9 +91,11 @@ function provideTools () {
 function build () {
   const { buildLauncher } = require('./ferretdb')
   const { buildToxiproxy } = require('./toxiproxy')
+  const { buildFerretDBServer } = require('./ferretdb-auth')
   const { napiBuild } = require('./ensure-build')
   buildLauncher()
   buildToxiproxy()
+  buildFerretDBServer()
   napiBuild('debug')
   napiBuild('release')
 }
