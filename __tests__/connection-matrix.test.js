@@ -18,15 +18,13 @@
 // that works proves the mechanism was carried.
 //
 // A summary table (cases x mongoose versions) is printed at the end.
-const { spawn } = require('child_process')
 const fs = require('fs')
-const path = require('path')
 const { MongoClient } = require('mongodb')
 const { startFerretDB } = require('../scripts/ferretdb')
 const { makeCerts } = require('./support/certs')
 const { BASE_URI, freshDb } = require('./support/helpers')
+const { runCase: runApp, pool, outcome, printTable: printCases } = require('./support/app-case')
 
-const FIXTURE = path.join(__dirname, 'fixtures', 'matrix-app.js')
 const MODERN = ['mongoose6', 'mongoose7', 'mongoose8', 'mongoose9']
 const OLD = ['mongoose4', 'mongoose5']
 const VERSIONS = [...OLD, ...MODERN]
@@ -462,50 +460,7 @@ const CASES = [
 // ---------------------------------------------------------------------------
 // Running the cases: a pool of processes, each case's promise awaited by its test
 
-/** Runs one case in a process of its own: { out, code, signal, ms, hung, stdout, stderr }. */
-function runCase (m, spec) {
-  return new Promise((resolve) => {
-    const begun = Date.now()
-    const child = spawn(process.execPath, [FIXTURE, m, JSON.stringify(spec)], {
-      // No MONGODB_URI: a lock that lost the app's connection must not find another.
-      env: { ...process.env, MONGODB_URI: '' },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let stdout = ''
-    let stderr = ''
-    let hung = false
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    const timer = setTimeout(() => { hung = true; child.kill('SIGKILL') }, EXIT_BOUND_MS)
-    const finish = (code, signal) => {
-      clearTimeout(timer)
-      let out
-      const line = stdout.trim().split('\n').pop()
-      try { out = line ? JSON.parse(line) : undefined } catch (_) { out = undefined }
-      resolve({ out, code, signal, ms: Date.now() - begun, hung, stdout, stderr })
-    }
-    child.once('error', (err) => { stderr += String(err.stack); finish(null, null) })
-    child.once('exit', finish)
-  })
-}
-
-/** Runs `jobs` (functions returning promises), `limit` at once, in order; returns their promises. */
-function pool (jobs, limit) {
-  let next = 0
-  const settlers = jobs.map(() => {
-    let settle
-    const promise = new Promise((resolve) => { settle = resolve })
-    return { promise, settle }
-  })
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++
-      settlers[i].settle(await jobs[i]())
-    }
-  }
-  for (let i = 0; i < Math.min(limit, jobs.length); i++) worker()
-  return settlers.map((s) => s.promise)
-}
+const runCase = (m, spec) => runApp(m, spec, { exitBoundMs: EXIT_BOUND_MS })
 
 // ---------------------------------------------------------------------------
 // The summary table
@@ -513,23 +468,10 @@ function pool (jobs, limit) {
 const casesOf = (m) => CASES.filter((c) => c.versions.includes(m))
 const table = new Map(CASES.map((c) => [c.label, {}])) // label -> { m: cell }
 
-function outcome (r) {
-  if (r.hung) return r.out ? 'no exit' : 'hang'
-  if (!r.out) return `exit ${r.code}`
-  if (r.out.crash) return `crash ${r.out.crash.code || ''}`.trim()
-  const lock = r.out.lock
-  if (lock.error) return String(lock.error.code || lock.error.name)
-  if (lock.acquired === true) return 'ok'
-  return String(lock.acquired)
-}
-
 function printTable () {
-  const rows = [['case', ...VERSIONS.map((m) => m.replace('mongoose', 'mongoose '))]]
-  for (const [label, cells] of table) rows.push([label, ...VERSIONS.map((m) => cells[m] || '-')])
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)))
-  const line = (row) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`
-  const text = [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)]
-  console.log(`connection matrix: ok = acquired and released; otherwise the lock's error code; ✗ = the case failed\n${text.join('\n')}`)
+  const rows = [...table].map(([label, cells]) => [label, ...VERSIONS.map((m) => cells[m] || '-')])
+  printCases('connection matrix: ok = acquired and released; otherwise the lock\'s error code; ✗ = the case failed',
+    ['case', ...VERSIONS.map((m) => m.replace('mongoose', 'mongoose '))], rows)
 }
 
 // ---------------------------------------------------------------------------
