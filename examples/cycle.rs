@@ -7,8 +7,7 @@
 use std::time::Instant;
 
 use mongoose_distributed_lock::client_options::ClientSpec;
-use mongoose_distributed_lock::connection::Target;
-use mongoose_distributed_lock::protocol::{Holding, Locks, Outcome};
+use mongoose_distributed_lock::protocol::{Holding, Locks, Outcome, Target};
 
 #[tokio::main]
 async fn main() {

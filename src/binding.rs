@@ -13,9 +13,10 @@ use napi_derive::napi;
 
 use mongodb::bson::oid::ObjectId;
 
-use crate::connection::{self, Target};
+use crate::connection;
 use crate::error::{from_panic, LockError};
-use crate::protocol::{self, Locks};
+use crate::notes;
+use crate::protocol::{self, Locks, Target};
 
 /// Why an operation failed.
 #[napi(object)]
@@ -709,7 +710,7 @@ pub fn release_abort_switch(id: u32) {
 /// Lines for the application's debug log, kept since the last call.
 #[napi(catch_unwind)]
 pub fn take_notes() -> Vec<String> {
-    connection::take_notes()
+    notes::take_notes()
 }
 
 /// The limits and error codes, defined once in the core.
@@ -718,7 +719,7 @@ pub fn constants() -> Constants {
     Constants {
         max_name_bytes: protocol::MAX_NAME_BYTES as u32,
         max_date_ms: protocol::MAX_DATE_MS as f64,
-        default_collection: connection::DEFAULT_COLLECTION.to_string(),
+        default_collection: protocol::DEFAULT_COLLECTION.to_string(),
         default_history_collection: protocol::DEFAULT_HISTORY_COLLECTION.to_string(),
         error_codes: crate::error::ERROR_CODES
             .iter()

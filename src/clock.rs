@@ -163,7 +163,7 @@ impl ServerClock {
             .map(|(_, at, server_ms)| (at, server_ms))
             .unwrap_or_else(|| (Instant::now(), local_now_ms()));
         *self.anchor.lock().unwrap_or_else(|p| p.into_inner()) = Some(anchor);
-        crate::connection::note(match samples.iter().min_by_key(|s| s.round_trip_ms) {
+        crate::notes::note(match samples.iter().min_by_key(|s| s.round_trip_ms) {
             Some(best) => format!(
                 "server clock measured: offset {} ms from this machine's clock (round trip {} ms)",
                 best.offset_ms(),

@@ -1,6 +1,8 @@
 //! One pooled `Client` per set of connection settings, shared by every lock
 //! in the process, with its server clock and command counters. What the
-//! settings are, and the lock's policy over them, is `client_options`.
+//! settings are, and the lock's policy over them, is `client_options`; what
+//! the locks do with the client is `protocol`, which this module knows
+//! nothing of.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +12,7 @@ use std::time::Duration;
 use mongodb::event::cmap::CmapEvent;
 use mongodb::event::command::CommandEvent;
 use mongodb::event::EventHandler;
-use mongodb::{Client, Collection};
+use mongodb::{Client, Database};
 use tokio::sync::OnceCell;
 
 use crate::client_options::{self, ClientSpec};
@@ -20,29 +22,6 @@ use crate::error::{LockError, Result};
 /// Env var that turns on command monitoring (round-trip counting) for clients
 /// created afterwards. Off by default: monitoring copies every command.
 pub const MONITOR_ENV: &str = "MONGOOSE_DISTRIBUTED_LOCK_MONITOR";
-/// The collection of the 0.0.x package's mongoose model `DistributedLock`.
-pub const DEFAULT_COLLECTION: &str = "distributedlocks";
-
-/// Where the locks live: how to connect, a database and a collection.
-#[derive(Clone, Default, Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Target {
-    pub client: ClientSpec,
-    pub db_name: Option<String>,
-    pub collection: Option<String>,
-    /// Keep a TTL index on `expire` where the server has them (default on).
-    pub ttl: Option<bool>,
-    /// Collection of the history of holdings, when history is on.
-    pub history: Option<String>,
-    /// Who takes locks through this target (recorded in lock documents).
-    pub holder: Option<crate::protocol::HolderInfo>,
-    /// The write concern of lock writes (`{ w: "majority" }` by default).
-    pub write_concern: Option<crate::protocol::WriteConcernSpec>,
-    /// Fencing tokens on (claimed in `<collection>_fencing`).
-    pub fencing: Option<bool>,
-    /// Fair waiting on (waiters queue in `<collection>_queue`).
-    pub fair: Option<bool>,
-}
 
 /// A client and what belongs with it.
 pub struct Shared {
@@ -60,34 +39,15 @@ pub struct Shared {
     closed_notify: tokio::sync::Notify,
 }
 
-impl Target {
-    /// Reads the JSON the JS layer sends. Errors name where the JSON is wrong
-    /// or which setting is unknown, never a value (values may be secrets).
-    pub fn from_json(json: &str) -> Result<Target> {
-        serde_json::from_str(json).map_err(|e| client_options::spec_error(&e))
-    }
-}
-
 impl Shared {
-    pub fn collection<T: Send + Sync>(
-        &self,
-        target: &Target,
-        options: mongodb::options::CollectionOptions,
-    ) -> Collection<T> {
-        let db = target
-            .db_name
-            .as_deref()
+    /// The database `db_name`, or else the connection string's, or else `test`
+    /// (as the Node driver does).
+    pub fn database(&self, db_name: Option<&str>) -> Database {
+        let db = db_name
             .filter(|d| !d.is_empty())
             .or(self.default_db.as_deref())
             .unwrap_or("test");
-        let coll = target
-            .collection
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .unwrap_or(DEFAULT_COLLECTION);
-        self.client
-            .database(db)
-            .collection_with_options(coll, options)
+        self.client.database(db)
     }
 
     pub fn is_closed(&self) -> bool {
@@ -130,49 +90,16 @@ type Slot = Arc<OnceCell<Arc<Shared>>>;
 
 static CLIENTS: LazyLock<Mutex<HashMap<String, Slot>>> = LazyLock::new(Default::default);
 static COMMANDS: LazyLock<Mutex<BTreeMap<String, u64>>> = LazyLock::new(Default::default);
-static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-static NOTED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
-/// Notes kept at most, until the application's log takes them.
-const MAX_NOTES: usize = 100;
-
-/// Keeps a line for the application's debug log (clock measurements and the
-/// like): the JS layer takes the notes and logs them. Never secrets. When
-/// nobody takes them, the oldest are dropped.
-pub fn note(line: String) {
-    let mut notes = NOTES.lock().unwrap_or_else(|p| p.into_inner());
-    if notes.len() >= MAX_NOTES {
-        notes.remove(0);
-    }
-    notes.push(line);
-}
-
-/// Like [`note`], but each distinct line once per process (TTL detection).
-pub fn note_once(line: String) {
-    let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
-    if noted.len() >= MAX_NOTES || !noted.insert(line.clone()) {
-        return;
-    }
-    drop(noted);
-    note(line);
-}
-
-/// The notes kept since the last call.
-pub fn take_notes() -> Vec<String> {
-    std::mem::take(&mut *NOTES.lock().unwrap_or_else(|p| p.into_inner()))
-}
-
-/// The shared client for `target`, created on first use.
+/// The shared client for `spec`, created on first use.
 ///
 /// Must run inside the Tokio runtime: the driver starts its monitors there.
-pub async fn shared(target: &Target) -> Result<Arc<Shared>> {
+pub async fn shared(spec: &ClientSpec) -> Result<Arc<Shared>> {
     let slot = {
         let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
-        clients.entry(target.client.key()).or_default().clone()
+        clients.entry(spec.key()).or_default().clone()
     };
     // A failed creation leaves the cell empty, so the next call tries again.
-    slot.get_or_try_init(|| connect(&target.client))
-        .await
-        .cloned()
+    slot.get_or_try_init(|| connect(spec)).await.cloned()
 }
 
 async fn connect(spec: &ClientSpec) -> Result<Arc<Shared>> {
@@ -278,27 +205,15 @@ pub fn reset_command_counts() {
 mod tests {
     use super::*;
 
-    #[test]
-    fn targets_never_print_credentials() {
-        let target = Target {
-            client: ClientSpec::from_uri("mongodb://alice:s3cret@h/"),
-            ..Default::default()
-        };
-        assert!(!format!("{target:?}").contains("s3cret"));
-    }
-
     #[tokio::test]
     async fn a_closed_client_is_gone_and_a_new_one_can_open() {
-        let target = Target {
-            client: ClientSpec::from_uri("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=1"),
-            ..Default::default()
-        };
-        let first = shared(&target).await.unwrap();
-        close(&target.client).await;
+        let spec = ClientSpec::from_uri("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=1");
+        let first = shared(&spec).await.unwrap();
+        close(&spec).await;
         assert!(first.is_closed());
-        let second = shared(&target).await.unwrap();
+        let second = shared(&spec).await.unwrap();
         assert!(!second.is_closed());
         assert!(!Arc::ptr_eq(&first, &second));
-        close(&target.client).await;
+        close(&spec).await;
     }
 }

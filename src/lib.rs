@@ -5,6 +5,7 @@
 //! - [`connection`]: one shared `Client` per set of settings, command counters;
 //! - [`clock`]: the server's clock as seen from this process;
 //! - [`error`]: errors with context and stable codes;
+//! - [`notes`]: one-line notes for the application's debug log;
 //! - [`abort`]: aborting a call under way;
 //! - [`pause_points`]: named points where a test holds a call, to play a race in order;
 //! - `binding` (feature `node`, on by default): the N-API surface.
@@ -16,6 +17,7 @@ pub mod client_options;
 pub mod clock;
 pub mod connection;
 pub mod error;
+pub mod notes;
 pub mod pause_points;
 pub mod protocol;
 

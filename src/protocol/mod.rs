@@ -33,14 +33,48 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Collection;
 
-use crate::connection::{self, Shared, Target};
+use crate::client_options::{self, ClientSpec};
+use crate::connection::{self, Shared};
 use crate::error::{LockError, Result};
+use crate::notes;
 
 pub use acquire::{Acquired, Outcome, Replaced, FORCED_FROM};
 pub use history::DEFAULT_HISTORY_COLLECTION;
 pub use index::IndexReport;
 pub use queue::Ticket;
 pub use release::{Ended, Holding, Renewed};
+
+/// The collection of the 0.0.x package's mongoose model `DistributedLock`.
+pub const DEFAULT_COLLECTION: &str = "distributedlocks";
+
+/// Where the locks live: how to connect, a database and a collection.
+#[derive(Clone, Default, Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Target {
+    pub client: ClientSpec,
+    pub db_name: Option<String>,
+    pub collection: Option<String>,
+    /// Keep a TTL index on `expire` where the server has them (default on).
+    pub ttl: Option<bool>,
+    /// Collection of the history of holdings, when history is on.
+    pub history: Option<String>,
+    /// Who takes locks through this target (recorded in lock documents).
+    pub holder: Option<HolderInfo>,
+    /// The write concern of lock writes (`{ w: "majority" }` by default).
+    pub write_concern: Option<WriteConcernSpec>,
+    /// Fencing tokens on (claimed in `<collection>_fencing`).
+    pub fencing: Option<bool>,
+    /// Fair waiting on (waiters queue in `<collection>_queue`).
+    pub fair: Option<bool>,
+}
+
+impl Target {
+    /// Reads the JSON the JS layer sends. Errors name where the JSON is wrong
+    /// or which setting is unknown, never a value (values may be secrets).
+    pub fn from_json(json: &str) -> Result<Target> {
+        serde_json::from_str(json).map_err(|e| client_options::spec_error(&e))
+    }
+}
 
 /// The field of a lock document that says who holds it (`{ host, pid,
 /// owner }`); 0.0.x ignores fields it does not know.
@@ -263,14 +297,21 @@ pub struct Locks {
 
 impl Locks {
     pub async fn open(target: &Target) -> Result<Locks> {
-        let shared = connection::shared(target).await?;
+        let shared = connection::shared(&target.client).await?;
         let concern = target.write_concern.clone().unwrap_or_default();
-        let coll = shared.collection::<Document>(
-            target,
-            mongodb::options::CollectionOptions::builder()
-                .write_concern(concern.to_options())
-                .build(),
-        );
+        let coll_name = target
+            .collection
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .unwrap_or(DEFAULT_COLLECTION);
+        let coll = shared
+            .database(target.db_name.as_deref())
+            .collection_with_options::<Document>(
+                coll_name,
+                mongodb::options::CollectionOptions::builder()
+                    .write_concern(concern.to_options())
+                    .build(),
+            );
         let namespace = coll.namespace().to_string();
         let history = target.history.as_deref().map(|name| {
             shared
@@ -317,7 +358,7 @@ impl Locks {
 
     /// A line for the application's log, once per process (TTL detection).
     fn note_once(&self, line: String) {
-        connection::note_once(line);
+        notes::note_once(line);
     }
 
     /// The server's time now, in ms.
@@ -491,6 +532,15 @@ fn status_of(doc: &Document, now: i64) -> Option<Status> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_never_print_credentials() {
+        let target = Target {
+            client: ClientSpec::from_uri("mongodb://alice:s3cret@h/"),
+            ..Default::default()
+        };
+        assert!(!format!("{target:?}").contains("s3cret"));
+    }
     use mongodb::bson::DateTime;
 
     #[test]
