@@ -37,8 +37,7 @@
 //     maxAdaptiveRetries, enableOverloadRetargeting, runtimeAdapters.
 //   - autoEncryption: the lock's collection is not encrypted.
 //   - cipher tuning and server-side TLS options: ciphers, ecdhCurve, minDHSize,
-//     secureProtocol, ALPNProtocols, session, allowPartialTrustChain (rustls
-//     trusts any certificate it is given as an anchor), requestOCSP, enableTrace,
+//     secureProtocol, ALPNProtocols, session, requestOCSP, enableTrace,
 //     SNICallback, requestCert.
 //   - the ALLOWED_HOSTS mechanism property (used only by an OIDC human
 //     callback, which is refused).
@@ -81,7 +80,7 @@ const MODERN_KNOWN = new Set([
   // mapped
   'hosts', 'srvHost', 'srvServiceName', 'srvMaxHosts', 'replicaSet', 'directConnection', 'loadBalanced',
   'credentials', 'tls', 'tlsCAFile', 'ca', 'tlsCertificateKeyFile', 'cert', 'key', 'passphrase',
-  'rejectUnauthorized', 'tlsInsecure', 'checkServerIdentity', 'appName', 'compressors', 'zlibCompressionLevel',
+  'rejectUnauthorized', 'tlsInsecure', 'checkServerIdentity', 'allowPartialTrustChain', 'appName', 'compressors', 'zlibCompressionLevel',
   'serverSelectionTimeoutMS', 'connectTimeoutMS', 'socketTimeoutMS', 'heartbeatFrequencyMS', 'maxPoolSize',
   'maxIdleTimeMS', 'retryWrites', 'retryReads', 'proxyHost', 'proxyPort', 'proxyUsername', 'proxyPassword',
   'serverApi', 'writeConcern', 'dbName',
@@ -104,7 +103,7 @@ const MODERN_KNOWN = new Set([
   'minHeartbeatFrequencyMS', 'serverMonitoringMode', 'timeoutMS', 'maxAdaptiveRetries',
   'enableOverloadRetargeting', 'autoEncryption', 'encrypter', 'autoEncrypter', 'promiseLibrary', 'index', 'name',
   'useNewUrlParser', 'useUnifiedTopology', 'ciphers', 'ecdhCurve', 'minDHSize', 'secureProtocol',
-  'ALPNProtocols', 'session', 'allowPartialTrustChain', 'requestOCSP', 'enableTrace', 'SNICallback',
+  'ALPNProtocols', 'session', 'requestOCSP', 'enableTrace', 'SNICallback',
   'requestCert', 'minInternalBufferSize', 'connectionType', 'srvPoller', '__skipPingOnConnect',
   '__enableMongoLogger', 'cancellationToken'
 ])
@@ -124,7 +123,9 @@ const SECURITY_RELATED = /tls|ssl|cert|crl|pfx|passphrase|secure|identity|proxy|
  *     username, password, authSource, authMechanism: string (no mechanism: negotiated),
  *     authMechanismProperties: { [name]: string },
  *     tls: boolean (always set), tlsCaFile | tlsCaPem: string, tlsCertKeyFile | tlsCertKeyPem: string
- *       (the PEM: certificate chain then an unencrypted PKCS#8 key), tlsAllowInvalidCertificates: boolean,
+ *       (the PEM: certificate chain then an unencrypted PKCS#8 key), tlsAllowInvalidCertificates,
+ *       tlsAllowInvalidHostnames: boolean, tlsDefaultCaPem: string (Node's default CAs, used when
+ *       no CA is named),
  *     appName: string, compressors: string[], zlibCompressionLevel: number,
  *     serverSelectionTimeoutMs, connectTimeoutMs, socketTimeoutMs, heartbeatFrequencyMs,
  *       maxPoolSize, maxIdleTimeMs: number,
@@ -136,7 +137,7 @@ const SECURITY_RELATED = /tls|ssl|cert|crl|pfx|passphrase|secure|identity|proxy|
  *   }
  *   `dbName`: the database mongoose uses.
  *   `refused`: the names of the settings in effect that the native client
- *   cannot reproduce (e.g. 'tlsAllowInvalidHostnames', 'authMechanism=GSSAPI',
+ *   cannot reproduce (e.g. 'tlsCRLFile', 'authMechanism=GSSAPI',
  *   'authMechanismProperties.OIDC_CALLBACK'); empty when there is none.
  */
 function describeConnection (connection) {
@@ -201,7 +202,8 @@ function readModern (o) {
     tls: o.tls === true
   }
   for (const key of ['tlsCAFile', 'ca', 'tlsCertificateKeyFile', 'cert', 'key', 'passphrase', 'rejectUnauthorized',
-    'tlsInsecure', 'checkServerIdentity', 'crl', 'tlsCRLFile', 'pfx', 'secureContext', 'servername', 'pskCallback',
+    'tlsInsecure', 'checkServerIdentity', 'allowPartialTrustChain', 'crl', 'tlsCRLFile', 'pfx', 'secureContext',
+    'servername', 'pskCallback',
     'lookup', 'localAddress', 'localPort', 'srvHostValidator', 'srvAllowedHostsSuffix', 'appName',
     'zlibCompressionLevel', 'serverSelectionTimeoutMS', 'connectTimeoutMS', 'socketTimeoutMS',
     'heartbeatFrequencyMS', 'maxPoolSize', 'maxIdleTimeMS', 'retryWrites', 'retryReads', 'proxyHost', 'proxyPort',
@@ -521,13 +523,17 @@ function tlsSpec (s, spec, refuse) {
   const allowInvalidCertificates = s.rejectUnauthorized === false || s.tlsInsecure === true
   spec.tlsAllowInvalidCertificates = allowInvalidCertificates
   const identity = s.checkServerIdentity
+  // The driver's tlsAllowInvalidHostnames (and tlsInsecure): a check that
+  // checks nothing. The native client (OpenSSL, as Node) then skips the
+  // hostname check and still verifies the chain.
   const hostnamesOff = identity === false || (typeof identity === 'function' && isNoop(identity))
-  // With invalid certificates allowed, Node ignores a failed hostname check
-  // too, and so does rustls: only a check on verified certificates matters.
-  if (!allowInvalidCertificates) {
-    if (hostnamesOff) refuse('tlsAllowInvalidHostnames')
-    else if (typeof identity === 'function') refuse('checkServerIdentity')
-  }
+  if (hostnamesOff) spec.tlsAllowInvalidHostnames = true
+  // A check of the application's own cannot run there. With invalid
+  // certificates allowed, Node ignores its verdict, and so does OpenSSL.
+  else if (typeof identity === 'function' && !allowInvalidCertificates) refuse('checkServerIdentity')
+  // Node's X509_V_FLAG_PARTIAL_CHAIN: trusting a CA that is not a root. The
+  // native client builds chains up to a root only (Node's default).
+  if (s.allowPartialTrustChain === true && !allowInvalidCertificates) refuse('allowPartialTrustChain')
   if (s.pfx != null) refuse('pfx')
   if (s.secureContext != null) refuse('secureContext')
   if (s.pskCallback != null) refuse('pskCallback')
@@ -546,6 +552,10 @@ function tlsSpec (s, spec, refuse) {
     else spec.tlsCaPem = pem
   } else if (s.tlsCAFile) {
     spec.tlsCaFile = s.tlsCAFile
+  } else {
+    // No CA given: the application trusts Node's default CAs. So does the lock,
+    // not whatever store its own OpenSSL finds (none on Windows).
+    withDefaultCas(spec)
   }
 
   // Client certificate: as the 6.x/7.x drivers do at connect(), the file
@@ -576,6 +586,41 @@ function tlsSpec (s, spec, refuse) {
   const pem = certKeyPem(cert, key, s.passphrase)
   if (pem) spec.tlsCertKeyPem = pem
   else refuse(file ? 'tlsCertificateKeyFile' : key == null ? 'cert' : 'key')
+}
+
+let defaultCas // { key, pem }: computed once per NODE_EXTRA_CA_CERTS value
+
+/**
+ * Adds `tlsDefaultCaPem` (Node's default CAs) to a spec: the native client
+ * trusts them when TLS is on and the settings name no CA. Returns the spec.
+ */
+function withDefaultCas (spec) {
+  const pem = nodeDefaultCas()
+  if (pem) spec.tlsDefaultCaPem = pem
+  return spec
+}
+
+/**
+ * The CAs Node's TLS trusts when given none, as one PEM text: Node 22.15+
+ * says it (tls.getCACertificates('default'): bundled or system store, plus
+ * NODE_EXTRA_CA_CERTS); before, the bundled Mozilla CAs (tls.rootCertificates)
+ * plus the NODE_EXTRA_CA_CERTS file. Undefined when Node uses OpenSSL's own
+ * store (--use-openssl-ca): the native client's OpenSSL reads the system's.
+ */
+function nodeDefaultCas () {
+  const tls = require('tls')
+  if (typeof tls.getCACertificates === 'function') {
+    if (!defaultCas || defaultCas.key !== 'node') defaultCas = { key: 'node', pem: tls.getCACertificates('default').join('\n') }
+    return defaultCas.pem
+  }
+  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS || ''}`
+  if (/--use-openssl-ca\b/.test(flags)) return undefined
+  const extraFile = process.env.NODE_EXTRA_CA_CERTS || ''
+  if (!defaultCas || defaultCas.key !== extraFile) {
+    const extra = extraFile ? readText(extraFile) : undefined
+    defaultCas = { key: extraFile, pem: [...tls.rootCertificates, ...(extra ? [extra.trim()] : [])].join('\n') }
+  }
+  return defaultCas.pem
 }
 
 /** The driver's tlsAllowInvalidHostnames: a function that checks nothing. */
@@ -645,7 +690,7 @@ function badKey (message) {
 // Cache key
 
 // A connection string may carry a password, so it is hidden too.
-const SECRET_KEYS = ['password', 'proxyPassword', 'tlsCaPem', 'tlsCertKeyPem', 'uri']
+const SECRET_KEYS = ['password', 'proxyPassword', 'tlsCaPem', 'tlsCertKeyPem', 'tlsDefaultCaPem', 'uri']
 
 function digest (text) {
   return crypto.createHash('sha256').update(String(text), 'utf8').digest('hex')
@@ -675,11 +720,16 @@ function canonical (value) {
  * @param {string} [dbName]
  * @returns {string}
  */
+let defaultCasDigest = {}
 function specKey (spec, dbName) {
   const safe = {}
   for (const [key, value] of Object.entries(spec || {})) {
     if (value === undefined) continue
-    if (SECRET_KEYS.includes(key)) {
+    if (key === 'tlsDefaultCaPem') {
+      // The same text for every spec of this process: digested once.
+      if (defaultCasDigest.pem !== value) defaultCasDigest = { pem: value, digest: hidden(value) }
+      safe[key] = defaultCasDigest.digest
+    } else if (SECRET_KEYS.includes(key)) {
       safe[key] = hidden(value)
     } else if (key === 'authMechanismProperties' && value && typeof value === 'object') {
       safe[key] = Object.fromEntries(Object.entries(value).map(([name, v]) => [name, hidden(v)]))
@@ -690,4 +740,4 @@ function specKey (spec, dbName) {
   return canonical({ dbName: dbName == null ? null : dbName, spec: safe })
 }
 
-module.exports = { describeConnection, specKey }
+module.exports = { describeConnection, specKey, withDefaultCas }

@@ -18,7 +18,7 @@ const { LockStore } = require('./native')
 const errors = require('./errors')
 const wait = require('./wait')
 const { log, notes } = require('./log')
-const { describeConnection, specKey } = require('./client-spec')
+const { describeConnection, specKey, withDefaultCas } = require('./client-spec')
 
 const HOST = require('os').hostname()
 const DEFAULT_BUFFER_TIMEOUT_MS = 10000
@@ -283,13 +283,13 @@ async function resolveStore (options) {
     const connection = options.connection
     return remember(options, storeOf(await whenOpen([connection], bufferTimeout(connection.base), 'the connection option'), options), connection)
   }
-  if (options.uri) return remember(options, storeFor({ client: { uri: options.uri } }, options), null)
+  if (options.uri) return remember(options, storeFor({ client: withDefaultCas({ uri: options.uri }) }, options), null)
   const mongooses = loadedMongooses()
   const connected = mongooses.find((m) => m.connection.readyState === CONNECTED)
   if (connected) return remember(options, storeOf(connected.connection, options), connected.connection)
   const connecting = mongooses.filter((m) => m.connection.readyState === CONNECTING)
   // Not remembered: once mongoose connects, its connection is the one to use.
-  if (connecting.length === 0 && process.env.MONGODB_URI) return storeFor({ client: { uri: process.env.MONGODB_URI } }, options)
+  if (connecting.length === 0 && process.env.MONGODB_URI) return storeFor({ client: withDefaultCas({ uri: process.env.MONGODB_URI }) }, options)
   if (mongooses.length === 0) {
     throw errors.noConnection('mongoose is not loaded, and neither the uri nor the connection option nor MONGODB_URI is set')
   }

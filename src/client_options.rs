@@ -43,6 +43,9 @@ pub const DRIVER_NAME: &str = "mongoose-distributed-lock";
 /// Connection-string options the Node driver (so mongoose) takes and the Rust
 /// driver refuses, which the lock applies itself: both bound each operation.
 const APPLIED_BY_THE_LOCK: &[&str] = &["socketTimeoutMS", "timeoutMS"];
+/// A connection-string option Node takes and the Rust parser does not (it
+/// sets the same TLS setting only through `tlsInsecure`).
+const ALLOW_INVALID_HOSTNAMES: &str = "tlsAllowInvalidHostnames";
 
 /// How to connect, as the JS layer describes it. Field names are the JS
 /// (camelCase) ones; unknown fields are refused, so that no setting the JS
@@ -72,6 +75,13 @@ pub struct ClientSpec {
     /// Certificate chain and unencrypted private key, one PEM text.
     pub tls_cert_key_pem: Option<String>,
     pub tls_allow_invalid_certificates: Option<bool>,
+    /// The CAs Node trusts by default (its bundled ones, `NODE_EXTRA_CA_CERTS`,
+    /// or the system's), trusted when TLS is on and no CA is named: without
+    /// it OpenSSL would read whatever store the system has (none on Windows).
+    pub tls_default_ca_pem: Option<String>,
+    /// Node's `tlsAllowInvalidHostnames` (a `checkServerIdentity` that checks
+    /// nothing): the chain is still verified, the name is not.
+    pub tls_allow_invalid_hostnames: Option<bool>,
     pub app_name: Option<String>,
     pub compressors: Option<Vec<String>>,
     pub zlib_compression_level: Option<f64>,
@@ -213,8 +223,25 @@ pub async fn build(spec: &ClientSpec) -> Result<Built> {
     } else {
         from_fields(spec).await.map_err(redacted)?
     };
+    if let Some(pem) = &spec.tls_default_ca_pem {
+        default_cas(&mut built, pem).map_err(redacted)?;
+    }
     apply_lock_policy(&mut built.options);
     Ok(built)
+}
+
+/// With TLS on, certificates checked and no CA named, trust `pem` (Node's
+/// default CAs), as the application does.
+fn default_cas(built: &mut Built, pem: &str) -> Result<()> {
+    let Some(Tls::Enabled(tls)) = &mut built.options.tls else {
+        return Ok(());
+    };
+    if tls.ca_file_path.is_some() || tls.allow_invalid_certificates == Some(true) {
+        return Ok(());
+    }
+    let files = built.pem_files.get_or_insert_with(PemFiles::default);
+    tls.ca_file_path = Some(files.write("default-ca.pem", pem)?);
+    Ok(())
 }
 
 /// A connection string, parsed by the Rust driver. Options it refuses are
@@ -233,7 +260,27 @@ async fn from_uri(uri: &str) -> Result<Built> {
         }
         stripped = without_option(&stripped, option);
     }
-    let options = ClientOptions::parse(&stripped).await.map_err(|e| {
+    // Node takes tlsAllowInvalidHostnames in a string; the Rust parser only
+    // through tlsInsecure: it is applied here, after parsing.
+    let allow_invalid_hostnames = match option_value(uri, ALLOW_INVALID_HOSTNAMES) {
+        None => None,
+        Some(v) if v.eq_ignore_ascii_case("true") => Some(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Some(false),
+        Some(_) => {
+            return Err(LockError::InvalidUri {
+                message: format!("{ALLOW_INVALID_HOSTNAMES} must be true or false"),
+            })
+        }
+    };
+    if allow_invalid_hostnames.is_some() {
+        if option_value(uri, "tlsInsecure").is_some() {
+            return Err(LockError::InvalidUri {
+                message: format!("tlsInsecure cannot be used with {ALLOW_INVALID_HOSTNAMES}"),
+            });
+        }
+        stripped = without_option(&stripped, ALLOW_INVALID_HOSTNAMES);
+    }
+    let mut options = ClientOptions::parse(&stripped).await.map_err(|e| {
         match parse_error(&e.kind.to_string()) {
             // The driver lowercases the name: give it back as the string has it.
             LockError::UnsupportedOption { option } => LockError::UnsupportedOption {
@@ -242,6 +289,20 @@ async fn from_uri(uri: &str) -> Result<Built> {
             other => other,
         }
     })?;
+    if let Some(allow) = allow_invalid_hostnames {
+        // As tlsAllowInvalidCertificates does in the Rust parser: TLS on.
+        match options
+            .tls
+            .get_or_insert_with(|| Tls::Enabled(TlsOptions::default()))
+        {
+            Tls::Enabled(tls) => tls.allow_invalid_hostnames = Some(allow),
+            Tls::Disabled => {
+                return Err(LockError::UnsupportedOption {
+                    option: format!("tls=false with {ALLOW_INVALID_HOSTNAMES}"),
+                })
+            }
+        }
+    }
     Ok(Built {
         options,
         operation_timeout: bound.map_or(DEFAULT_OPERATION_TIMEOUT, Duration::from_millis),
@@ -418,10 +479,11 @@ fn tls(spec: &ClientSpec, options: &mut ClientOptions) -> Result<Option<PemFiles
         || spec.tls_ca_pem.is_some()
         || spec.tls_cert_key_file.is_some()
         || spec.tls_cert_key_pem.is_some()
-        || spec.tls_allow_invalid_certificates == Some(true);
+        || spec.tls_allow_invalid_certificates == Some(true)
+        || spec.tls_allow_invalid_hostnames == Some(true);
     match spec.tls {
         Some(false) if wants_material => Err(LockError::UnsupportedOption {
-            option: "tls=false with TLS certificates or tlsAllowInvalidCertificates".to_string(),
+            option: "tls=false with TLS certificates or tlsAllowInvalid*".to_string(),
         }),
         Some(false) => {
             options.tls = Some(Tls::Disabled);
@@ -432,6 +494,7 @@ fn tls(spec: &ClientSpec, options: &mut ClientOptions) -> Result<Option<PemFiles
             let mut files = PemFiles::default();
             let mut tls = TlsOptions::default();
             tls.allow_invalid_certificates = spec.tls_allow_invalid_certificates;
+            tls.allow_invalid_hostnames = spec.tls_allow_invalid_hostnames;
             tls.ca_file_path = match (&spec.tls_ca_pem, &spec.tls_ca_file) {
                 (Some(pem), _) => Some(files.write("ca.pem", pem)?),
                 (None, Some(path)) => Some(PathBuf::from(path)),
@@ -721,17 +784,50 @@ mod tests {
         assert!(built.options.selection_criteria.is_none());
         assert!(built.options.write_concern.is_none());
         assert_eq!(built.options.max_pool_size, Some(LOCK_MAX_POOL_SIZE));
-        // A security setting the rustls backend cannot honour is named, never dropped.
-        let err = build(&ClientSpec::from_uri(
+        // With OpenSSL, as in Node: the chain is checked, the name is not.
+        let built = build(&ClientSpec::from_uri(
             "mongodb://h/?tls=true&tlsAllowInvalidHostnames=true",
+        ))
+        .await
+        .unwrap();
+        let Some(Tls::Enabled(tls)) = &built.options.tls else {
+            panic!("tls must be on")
+        };
+        assert_eq!(tls.allow_invalid_hostnames, Some(true));
+        assert_eq!(tls.allow_invalid_certificates, None);
+        for (uri, code) in [
+            (
+                "mongodb://h/?tls=false&tlsAllowInvalidHostnames=true",
+                "ERR_UNSUPPORTED_CONNECTION_OPTION",
+            ),
+            (
+                "mongodb://h/?tlsAllowInvalidHostnames=yes",
+                "ERR_INVALID_URI",
+            ),
+            (
+                "mongodb://h/?tlsInsecure=true&tlsAllowInvalidHostnames=true",
+                "ERR_INVALID_URI",
+            ),
+        ] {
+            let err = build(&ClientSpec::from_uri(uri)).await.unwrap_err();
+            assert_eq!(err.code(), code, "{uri}: {err}");
+        }
+        let built = build(&ClientSpec::from_uri("mongodb://h/?tlsInsecure=true"))
+            .await
+            .unwrap();
+        let Some(Tls::Enabled(tls)) = &built.options.tls else {
+            panic!("tls must be on")
+        };
+        assert_eq!(tls.allow_invalid_hostnames, Some(true));
+        assert_eq!(tls.allow_invalid_certificates, Some(true));
+        // A security setting the driver cannot honour is named, never dropped.
+        let err = build(&ClientSpec::from_uri(
+            "mongodb://h/?tls=true&tlsCRLFile=/etc/crl.pem",
         ))
         .await
         .unwrap_err();
         assert_eq!(err.code(), "ERR_UNSUPPORTED_CONNECTION_OPTION");
-        assert!(
-            err.to_string().contains("tlsAllowInvalidHostnames"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("tlsCRLFile"), "{err}");
         let err = build(&ClientSpec::from_uri("mongodb://h/?bogusOption=1"))
             .await
             .unwrap_err();
@@ -756,7 +852,7 @@ mod tests {
             r#"{"hosts":["127.0.0.1:27018","[::1]:27019"],"replicaSet":"rs0","directConnection":false,
             "username":"alice","password":"pw","authSource":"admin","authMechanism":"PLAIN",
             "authMechanismProperties":{"SERVICE_NAME":"x"},"tls":true,"tlsCaPem":"-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
-            "tlsCertKeyFile":"/etc/client.pem","tlsAllowInvalidCertificates":false,"appName":"app",
+            "tlsCertKeyFile":"/etc/client.pem","tlsAllowInvalidCertificates":false,"tlsAllowInvalidHostnames":true,"appName":"app",
             "compressors":["zlib","none","snappy"],"zlibCompressionLevel":6,
             "serverSelectionTimeoutMs":1500,"connectTimeoutMs":0,"socketTimeoutMs":2500,"heartbeatFrequencyMs":700,
             "maxPoolSize":3,"retryWrites":false,"proxyHost":"127.0.0.1","proxyPort":1080,"proxyUsername":"p","proxyPassword":"q",
@@ -790,6 +886,8 @@ mod tests {
             tls.cert_key_file_path.as_deref(),
             Some(std::path::Path::new("/etc/client.pem"))
         );
+        assert_eq!(tls.allow_invalid_hostnames, Some(true));
+        assert_eq!(tls.allow_invalid_certificates, Some(false));
         assert_eq!(o.compressors.as_ref().unwrap().len(), 2);
         assert_eq!(
             o.server_selection_timeout,
@@ -832,6 +930,11 @@ mod tests {
         assert!(refused(r#"{"hosts":["h:1"],"tls":false,"tlsCaFile":"/x"}"#)
             .await
             .contains("tls=false"));
+        assert!(
+            refused(r#"{"hosts":["h:1"],"tls":false,"tlsAllowInvalidHostnames":true}"#)
+                .await
+                .contains("tls=false")
+        );
         assert!(refused(r#"{"hosts":["h:1"],"serverApiVersion":"2"}"#)
             .await
             .contains("serverApi.version=2"));
@@ -841,6 +944,54 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.code(), "ERR_INVALID_URI");
+    }
+
+    #[tokio::test]
+    async fn node_default_cas_are_trusted_only_when_no_ca_is_named() {
+        const PEM: &str = "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n";
+        let ca_of = |built: &Built| match &built.options.tls {
+            Some(Tls::Enabled(tls)) => tls.ca_file_path.clone(),
+            _ => None,
+        };
+        let with = |json: &str| {
+            let mut s = spec(json);
+            s.tls_default_ca_pem = Some(PEM.to_string());
+            s
+        };
+        // TLS on, no CA: the default CAs, in a private file removed on drop.
+        let built = build(&with(r#"{"hosts":["h:1"],"tls":true}"#))
+            .await
+            .unwrap();
+        let path = ca_of(&built).expect("the default CAs are trusted");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), PEM);
+        drop(built);
+        assert!(!path.exists());
+        // A connection string with TLS on, too.
+        let mut s = ClientSpec::from_uri("mongodb://h/?tls=true");
+        s.tls_default_ca_pem = Some(PEM.to_string());
+        assert!(ca_of(&build(&s).await.unwrap()).is_some());
+        // A CA named, certificates unchecked, or TLS off: not used.
+        let built = build(&with(
+            r#"{"hosts":["h:1"],"tls":true,"tlsCaFile":"/etc/ca.pem"}"#,
+        ))
+        .await
+        .unwrap();
+        assert_eq!(ca_of(&built), Some(PathBuf::from("/etc/ca.pem")));
+        let built = build(&with(
+            r#"{"hosts":["h:1"],"tls":true,"tlsAllowInvalidCertificates":true}"#,
+        ))
+        .await
+        .unwrap();
+        assert_eq!(ca_of(&built), None);
+        let built = build(&with(r#"{"hosts":["h:1"],"tls":false}"#))
+            .await
+            .unwrap();
+        assert!(matches!(built.options.tls, Some(Tls::Disabled)));
+        assert!(built.pem_files.is_none());
+        let mut s = ClientSpec::from_uri("mongodb://h/");
+        s.tls_default_ca_pem = Some(PEM.to_string());
+        let built = build(&s).await.unwrap();
+        assert!(built.options.tls.is_none() && built.pem_files.is_none());
     }
 
     #[tokio::test]
