@@ -279,25 +279,38 @@ describe.each(VERSIONS)('%s', (m) => {
     expect(two.spec.writeConcernW).toBe('2')
   })
 
-  test('refused: the hostname check off while certificates are checked', async () => {
+  test('the hostname check off: tlsAllowInvalidHostnames, certificates still checked', async () => {
     const off = m === 'mongoose4'
       ? { ssl: true, sslValidate: true, checkServerIdentity: false }
       : { tls: true, tlsAllowInvalidHostnames: true }
     const a = await describeAt(m, `${CLOSED}/app`, flavour(m, { ...off, ...quick }))
-    expect(a.refused).toEqual(['tlsAllowInvalidHostnames'])
-    // With certificates unchecked too, the native client does the same: fine.
+    expect(a.refused).toEqual([])
+    expect(a.spec).toMatchObject({ tls: true, tlsAllowInvalidHostnames: true, tlsAllowInvalidCertificates: false })
+    // Both off.
     const both = m === 'mongoose4'
       ? { ssl: true, checkServerIdentity: false, sslValidate: false }
       : { tls: true, tlsAllowInvalidHostnames: true, tlsAllowInvalidCertificates: true }
     const b = await describeAt(m, `${CLOSED}/app`, flavour(m, { ...both, ...quick }))
     expect(b.refused).toEqual([])
-    expect(b.spec.tlsAllowInvalidCertificates).toBe(true)
+    expect(b.spec).toMatchObject({ tlsAllowInvalidHostnames: true, tlsAllowInvalidCertificates: true })
     if (m !== 'mongoose4') {
       const c = await describeAt(m, `${CLOSED}/app`, flavour(m, { tls: true, tlsInsecure: true, ...quick }))
       expect(c.refused).toEqual([])
-      expect(c.spec.tlsAllowInvalidCertificates).toBe(true)
+      expect(c.spec).toMatchObject({ tlsAllowInvalidHostnames: true, tlsAllowInvalidCertificates: true })
     }
+    // Checked: the key is absent.
+    const on = await describeAt(m, `${CLOSED}/app`, flavour(m, { ...(older ? { ssl: true, sslValidate: true } : { tls: true }), ...quick }))
+    expect(on.spec.tlsAllowInvalidHostnames).toBeUndefined()
   })
+
+  if (KEEPS_PATHS.includes(m)) {
+    test('refused: allowPartialTrustChain (a CA that is not a root as the anchor)', async () => {
+      const a = await describeAt(m, `${CLOSED}/app`, { tls: true, allowPartialTrustChain: true, ...quick })
+      expect(a.refused).toEqual(['allowPartialTrustChain'])
+      const b = await describeAt(m, `${CLOSED}/app`, { tls: true, allowPartialTrustChain: false, ...quick })
+      expect(b.refused).toEqual([])
+    })
+  }
 
   test('refused: a checkServerIdentity of the application\'s own', async () => {
     const check = (host, cert) => (cert ? undefined : new Error('no certificate'))
@@ -386,6 +399,29 @@ describe.each(VERSIONS)('%s', (m) => {
 
 describe.each(MODERN)('%s (mongodb 4.x to 7.x only)', (m) => {
   const quick = { serverSelectionTimeoutMS: 200 }
+
+  test("TLS with no CA named: Node's default CAs go with the spec (NODE_EXTRA_CA_CERTS too)", async () => {
+    const tls = require('tls')
+    const extra = process.env.NODE_EXTRA_CA_CERTS
+    process.env.NODE_EXTRA_CA_CERTS = files['other.pem']
+    try {
+      const { spec } = await describeAt(m, `${CLOSED}/app`, { tls: true, ...quick })
+      const expected = typeof tls.getCACertificates === 'function'
+        ? tls.getCACertificates('default')
+        : [...tls.rootCertificates, files['other.pem:text'].trim()]
+      expect(spec.tlsDefaultCaPem).toBe(expected.join('\n'))
+      expect(spec).not.toHaveProperty('tlsCaPem')
+      expect(specKey(spec)).not.toContain('BEGIN CERTIFICATE')
+      // A CA named, or TLS off: none.
+      const named = await describeAt(m, `${CLOSED}/app`, { tls: true, tlsCAFile: files['ca.pem'], ...quick })
+      expect(named.spec).not.toHaveProperty('tlsDefaultCaPem')
+      const off = await describeAt(m, `${CLOSED}/app`, quick)
+      expect(off.spec).not.toHaveProperty('tlsDefaultCaPem')
+    } finally {
+      if (extra === undefined) delete process.env.NODE_EXTRA_CA_CERTS
+      else process.env.NODE_EXTRA_CA_CERTS = extra
+    }
+  })
 
   test('SRV: srvHost instead of hosts, TLS on by default', async () => {
     const { spec } = await describeAt(m, 'mongodb+srv://cluster0.example.invalid/app', quick)

@@ -2,7 +2,8 @@
 // The connection matrix, end to end: for each mongoose (4.13 to 9) an
 // application connects with `mongoose.connect(uri, options)` its own way (TLS
 // with the CA in the object or the string, mutual TLS with a plain or an
-// encrypted key, an in-memory CA, tlsAllowInvalidHostnames, tlsInsecure,
+// encrypted key or an X.509 v1 client certificate, an in-memory CA, a server
+// chain through an intermediate CA, tlsAllowInvalidHostnames, tlsInsecure,
 // PLAIN authentication in each of mongoose's spellings, dbName, a replica set
 // the server does not have), then uses a Lock with no connection option, which
 // must connect exactly as that connection does: the lock document lands in
@@ -10,9 +11,11 @@
 // and fast. A few cases give the lock its own `uri` instead. Every case runs
 // in a process of its own (fixtures/matrix-app.js) that must exit on its own.
 //
-// Servers: the shared test server (plain) and three FerretDBs started here:
-// server-only TLS, mutual TLS, and TLS with a certificate for the wrong name
-// (each keeps its plain port, which the raw driver uses to look at documents).
+// Servers: the shared test server (plain) and five FerretDBs started here:
+// server-only TLS, mutual TLS, TLS with a certificate for the wrong name, and
+// two presenting a leaf and an intermediate CA certificate, the leaf an X.509
+// v3 one (SAN) or a v1 one for CN=localhost (each keeps its plain port,
+// which the raw driver uses to look at documents).
 // The embedded FerretDB accepts only the PLAIN mechanism: credentials that
 // lose `authMechanism: 'PLAIN'` negotiate SCRAM and are refused, so a lock
 // that works proves the mechanism was carried.
@@ -35,7 +38,7 @@ const EXIT_BOUND_MS = 25000
 const SELECTION_MS = 1500
 
 const certs = makeCerts()
-const servers = {} // plain (shared), auth (takes PLAIN), tls, mtls, wrong: { uri, tlsUri }
+const servers = {} // plain (shared), auth (takes PLAIN), tls, mtls, wrong, chain, chainV1: { uri, tlsUri }
 const started = [] // FerretDBs started here
 const dbs = Object.fromEntries(VERSIONS.map((m) => [m, freshDb(`matrix_${m.slice(-1)}`)]))
 const dbNameDbs = Object.fromEntries(MODERN.map((m) => [m, `${dbs[m]}_dbname`]))
@@ -203,7 +206,7 @@ const CASES = [
   },
   {
     id: 'invalid-hostnames',
-    label: '6 wrong-name server, tlsAllowInvalidHostnames (refused)',
+    label: '6 wrong-name server, tlsAllowInvalidHostnames',
     versions: MODERN,
     build: (m) => ({
       uri: tlsOn('wrong', m),
@@ -211,7 +214,55 @@ const CASES = [
       appQuery: true,
       check: lookIn('wrong', dbs[m], 'test')
     }),
-    check: () => both(appWorks, lockFails({ code: 'ERR_UNSUPPORTED_CONNECTION_OPTION', message: /tlsAllowInvalidHostnames/, ms: 1000 }))
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'wrong-name',
+    label: '6 control: wrong-name server, no tlsAllowInvalidHostnames (app and lock refuse)',
+    versions: MODERN,
+    build: (m) => ({
+      scenario: 'app-fails',
+      uri: tlsOn('wrong', m),
+      options: { tls: true, tlsCAFile: certs.ca, serverSelectionTimeoutMS: SELECTION_MS },
+      check: lookIn('wrong', dbs[m], 'test')
+    }),
+    check: () => (out) => {
+      expect(out.app.connected).toBe(false)
+      expect(JSON.stringify(out.app.error)).toMatch(/altnames|hostname|wrong\.example|IP/i)
+      expect(out.lock.acquired).toBeUndefined()
+      expect(out.lock.stored).toEqual([])
+      expect(out.lock.error.code).toEqual(expect.stringMatching(/^ERR_/))
+    }
+  },
+  {
+    id: 'uri-invalid-hostnames',
+    label: '6 lock uri: wrong-name server with and without tlsAllowInvalidHostnames',
+    versions: MODERN,
+    build: (m) => ({
+      scenario: 'lock-uri',
+      uri: tlsOn('wrong', m),
+      options: { tls: true, tlsCAFile: certs.ca, tlsAllowInvalidHostnames: true },
+      lockUri: `${tlsOn('wrong', m, 'tls=true')}&tlsCAFile=${certs.ca}&tlsAllowInvalidHostnames=true`,
+      check: lookIn('wrong', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'uri-wrong-name',
+    label: '6 lock uri: wrong-name server, hostnames checked (refused)',
+    versions: MODERN,
+    build: (m) => ({
+      scenario: 'lock-uri',
+      uri: tlsOn('wrong', m),
+      options: { tls: true, tlsCAFile: certs.ca, tlsAllowInvalidHostnames: true },
+      lockUri: `${tlsOn('wrong', m, 'tls=true')}&tlsCAFile=${certs.ca}&serverSelectionTimeoutMS=${SELECTION_MS}`,
+      check: lookIn('wrong', dbs[m], 'test')
+    }),
+    check: () => both(appWorks, lockFails({
+      code: expect.stringMatching(/^ERR_/),
+      message: /certificate|hostname|tls|server selection/i,
+      ms: 2500
+    }))
   },
   {
     id: 'tls-insecure',
@@ -222,6 +273,42 @@ const CASES = [
       options: { tls: true, tlsCAFile: certs.ca, tlsInsecure: true },
       appQuery: true,
       check: lookIn('wrong', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'mtls-v1-client',
+    label: '10 mutual TLS, X.509 v1 client certificate (no extensions)',
+    versions: MODERN,
+    build: (m) => ({
+      uri: tlsOn('mtls', m),
+      options: { tls: true, tlsCAFile: certs.ca, tlsCertificateKeyFile: certs.clientV1Pem },
+      appQuery: true,
+      check: lookIn('mtls', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'tls-intermediate',
+    label: '10 TLS, server chain leaf + intermediate, client trusts the root only',
+    versions: MODERN,
+    build: (m) => ({
+      uri: tlsOn('chain', m),
+      options: { tls: true, tlsCAFile: certs.ca },
+      appQuery: true,
+      check: lookIn('chain', dbs[m], 'test')
+    }),
+    check: (m) => works(dbs[m])
+  },
+  {
+    id: 'tls-intermediate-v1-leaf',
+    label: '10 TLS to localhost, server chain v1 leaf (CN only) + intermediate',
+    versions: MODERN,
+    build: (m) => ({
+      uri: tlsOn('chainV1', m).replace('//127.0.0.1:', '//localhost:'),
+      options: { tls: true, tlsCAFile: certs.ca, serverSelectionTimeoutMS: SELECTION_MS },
+      appQuery: true,
+      check: lookIn('chainV1', dbs[m], 'test')
     }),
     check: (m) => works(dbs[m])
   },
@@ -482,13 +569,15 @@ beforeAll(async () => {
   const starting = await Promise.allSettled([
     startFerretDB({ tls: { cert: certs.serverCert, key: certs.serverKey } }),
     startFerretDB({ tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca } }),
-    startFerretDB({ tls: { cert: certs.wrongCert, key: certs.wrongKey } })
+    startFerretDB({ tls: { cert: certs.wrongCert, key: certs.wrongKey } }),
+    startFerretDB({ tls: { cert: certs.chainCert, key: certs.chainKey } }),
+    startFerretDB({ tls: { cert: certs.chainV1Cert, key: certs.chainV1Key } })
   ])
   for (const s of starting) if (s.status === 'fulfilled') started.push(s.value)
   const failed = starting.find((s) => s.status === 'rejected')
   if (failed) throw failed.reason
-  const [tls, mtls, wrong] = started
-  Object.assign(servers, { tls, mtls, wrong, plain: { uri: BASE_URI } })
+  const [tls, mtls, wrong, chain, chainV1] = started
+  Object.assign(servers, { tls, mtls, wrong, chain, chainV1, plain: { uri: BASE_URI } })
   // PLAIN with any password is the embedded FerretDB's; with another server
   // (MONGODB_URI) the auth cases use the FerretDB started here.
   servers.auth = process.env.TEST_SERVER === 'ferretdb' ? servers.plain : { uri: tls.uri }

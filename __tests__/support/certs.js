@@ -46,6 +46,10 @@ authorityKeyIdentifier = keyid, issuer`,
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid, issuer`,
+  intermediate: `basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid, issuer`
 }
 
@@ -85,6 +89,25 @@ function makeLeaf (dir, name, cn, ext, ca) {
   return { cert, key }
 }
 
+/**
+ * A certificate made as many guides say, with no extensions file:
+ * `openssl req -new -newkey rsa:2048 -nodes -keyout client.key -out client.csr`
+ * then `openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -out client.crt`,
+ * so an X.509 v1 certificate (no extension at all, no subjectAltName: a
+ * hostname check falls back to the CN). { cert, key }.
+ */
+function makeV1 (dir, name, cn, ca) {
+  const key = path.join(dir, `${name}-key.pem`)
+  const cert = path.join(dir, `${name}.pem`)
+  const csr = path.join(dir, `${name}.csr`)
+  const conf = path.join(dir, `${name}.cnf`)
+  fs.writeFileSync(conf, `${REQ_CONFIG}CN = ${cn}\n`)
+  openssl(['req', '-new', '-config', conf, '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr], dir)
+  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-out', cert], dir)
+  fs.rmSync(csr)
+  return { cert, key }
+}
+
 /** Removes the default directories of processes that are gone. */
 function removeStale () {
   for (const name of fs.readdirSync(os.tmpdir())) {
@@ -114,7 +137,15 @@ function isAlive (pid) {
  *   certificate and its unencrypted key (what tlsCertificateKeyFile expects);
  * - clientEncPem: the same certificate with its key as encrypted PKCS#8,
  *   passphrase `passphrase` ('s3cret');
- * - otherCa, otherCaKey: an unrelated CA.
+ * - otherCa, otherCaKey: an unrelated CA;
+ * - clientV1Pem: an X.509 v1 client certificate (the common one-liner, no
+ *   extensions file) signed by the CA, then its unencrypted key;
+ * - chainCert, chainKey: a server certificate (SAN IP:127.0.0.1,
+ *   DNS:localhost) signed by an intermediate CA that the CA signed; chainCert
+ *   holds the leaf then the intermediate (what a server presents), so a
+ *   client that trusts only the CA must build the chain;
+ * - chainV1Cert, chainV1Key: the same, but the server certificate is an X.509
+ *   v1 one for CN=localhost made by the one-liner (no subjectAltName).
  */
 function makeCerts (dir) {
   const key = dir ? path.resolve(dir) : ''
@@ -134,6 +165,10 @@ function makeCerts (dir) {
   const wrong = makeLeaf(out, 'wrong', 'wrong.example', EXTENSIONS.server('DNS:wrong.example'), ca)
   const client = makeLeaf(out, 'client', 'mongoose-distributed-lock test client', EXTENSIONS.client, ca)
   const other = makeCa(out, 'other-ca', 'unrelated test CA')
+  const v1 = makeV1(out, 'client-v1', 'mongoose-distributed-lock v1 client', ca)
+  const intermediate = makeLeaf(out, 'intermediate', 'mongoose-distributed-lock test intermediate CA', EXTENSIONS.intermediate, ca)
+  const leaf = makeLeaf(out, 'chain-leaf', 'localhost', EXTENSIONS.server('IP:127.0.0.1, DNS:localhost'), intermediate)
+  const v1Leaf = makeV1(out, 'chain-v1-leaf', 'localhost', intermediate)
 
   const clientPem = path.join(out, 'client-combined.pem')
   fs.writeFileSync(clientPem, fs.readFileSync(client.cert, 'utf8') + fs.readFileSync(client.key, 'utf8'))
@@ -142,6 +177,13 @@ function makeCerts (dir) {
     '-passout', `pass:${CLIENT_KEY_PASSPHRASE}`], out)
   const clientEncPem = path.join(out, 'client-combined-enc.pem')
   fs.writeFileSync(clientEncPem, fs.readFileSync(client.cert, 'utf8') + fs.readFileSync(encKey, 'utf8'))
+
+  const clientV1Pem = path.join(out, 'client-v1-combined.pem')
+  fs.writeFileSync(clientV1Pem, fs.readFileSync(v1.cert, 'utf8') + fs.readFileSync(v1.key, 'utf8'))
+  const chainCert = path.join(out, 'chain.pem')
+  fs.writeFileSync(chainCert, fs.readFileSync(leaf.cert, 'utf8') + fs.readFileSync(intermediate.cert, 'utf8'))
+  const chainV1Cert = path.join(out, 'chain-v1.pem')
+  fs.writeFileSync(chainV1Cert, fs.readFileSync(v1Leaf.cert, 'utf8') + fs.readFileSync(intermediate.cert, 'utf8'))
 
   const paths = {
     dir: out,
@@ -157,7 +199,12 @@ function makeCerts (dir) {
     clientEncPem,
     passphrase: CLIENT_KEY_PASSPHRASE,
     otherCa: other.cert,
-    otherCaKey: other.key
+    otherCaKey: other.key,
+    clientV1Pem,
+    chainCert,
+    chainKey: leaf.key,
+    chainV1Cert,
+    chainV1Key: v1Leaf.key
   }
   made.set(key, paths)
   return paths
