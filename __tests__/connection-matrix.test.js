@@ -313,6 +313,27 @@ const CASES = [
     check: (m) => works(dbs[m])
   },
   {
+    id: 'ca-replaces-defaults',
+    label: "10 lock uri: a CA file replaces the default CAs (OpenSSL's default store has the server's CA)",
+    versions: MODERN,
+    build: (m) => ({
+      scenario: 'lock-uri',
+      uri: tlsOn('tls', m),
+      options: { tls: true, tlsCAFile: certs.ca },
+      lockUri: `${tlsOn('tls', m, 'tls=true')}&tlsCAFile=${certs.otherCa}&serverSelectionTimeoutMS=${SELECTION_MS}`,
+      // OpenSSL's default store (SSL_CERT_FILE) holds the CA that signed the
+      // server: trusting it besides the named CA would accept what Node
+      // refuses (patches/mongodb+3.9.1.patch, second change).
+      env: { SSL_CERT_FILE: certs.ca },
+      check: lookIn('tls', dbs[m], 'test')
+    }),
+    check: () => both(appWorks, lockFails({
+      code: expect.stringMatching(/^ERR_/),
+      message: /certificate|tls|server selection/i,
+      ms: 2500
+    }))
+  },
+  {
     id: 'plain-user-pass',
     label: '7 PLAIN, user + pass (mongoose)',
     versions: MODERN,
@@ -547,7 +568,7 @@ const CASES = [
 // ---------------------------------------------------------------------------
 // Running the cases: a pool of processes, each case's promise awaited by its test
 
-const runCase = (m, spec) => runApp(m, spec, { exitBoundMs: EXIT_BOUND_MS })
+const runCase = (m, { env, ...spec }) => runApp(m, spec, { exitBoundMs: EXIT_BOUND_MS, env })
 
 // ---------------------------------------------------------------------------
 // The summary table
