@@ -236,7 +236,7 @@ const CASES = [
   },
   {
     id: 'uri-invalid-hostnames',
-    label: '6 lock uri: wrong-name server with and without tlsAllowInvalidHostnames',
+    label: '6 lock uri: wrong-name server, tlsAllowInvalidHostnames=true in the uri',
     versions: MODERN,
     build: (m) => ({
       scenario: 'lock-uri',
