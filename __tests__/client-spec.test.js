@@ -319,14 +319,18 @@ describe.each(VERSIONS)('%s', (m) => {
     expect(refused).toEqual(['checkServerIdentity'])
   })
 
-  test('refused: secureContext, pfx, crl and servername (with TLS on)', async () => {
+  test('refused: secureContext, pfx, crl, servername, and cipher and protocol tuning (with TLS on)', async () => {
     const tlsOn = older ? { ssl: true } : { tls: true }
     const crl = '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n'
     const cases = [
       [{ secureContext: require('tls').createSecureContext({}) }, 'secureContext'],
       [{ pfx: Buffer.from('not really a pfx') }, 'pfx'],
       [older ? { sslCRL: crl } : { crl }, 'crl'],
-      [{ servername: 'elsewhere.example' }, 'servername']
+      [{ servername: 'elsewhere.example' }, 'servername'],
+      [{ ciphers: 'ECDHE-RSA-AES256-GCM-SHA384' }, 'ciphers'],
+      [{ ecdhCurve: 'prime256v1' }, 'ecdhCurve'],
+      [{ minDHSize: 2048 }, 'minDHSize'],
+      [{ secureProtocol: 'TLSv1_2_method' }, 'secureProtocol']
     ]
     for (const [option, name] of cases) {
       const { refused } = await describeAt(m, `${CLOSED}/app`, flavour(m, { ...tlsOn, ...option, ...quick }))

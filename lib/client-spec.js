@@ -36,9 +36,11 @@
 //     minHeartbeatFrequencyMS, serverMonitoringMode, timeoutMS,
 //     maxAdaptiveRetries, enableOverloadRetargeting, runtimeAdapters.
 //   - autoEncryption: the lock's collection is not encrypted.
-//   - cipher tuning and server-side TLS options: ciphers, ecdhCurve, minDHSize,
-//     secureProtocol, ALPNProtocols, session, requestOCSP, enableTrace,
-//     SNICallback, requestCert.
+//   - TLS options that do not make a connection less secure, or that act on
+//     the server side: ALPNProtocols, session, requestOCSP, enableTrace,
+//     SNICallback, requestCert. (Cipher and protocol tuning, ciphers,
+//     ecdhCurve, minDHSize and secureProtocol, is refused: the native client
+//     cannot narrow its OpenSSL the same way.)
 //   - the ALLOWED_HOSTS mechanism property (used only by an OIDC human
 //     callback, which is refused).
 //   - every TLS setting while TLS is off: the application does not use them either.
@@ -86,7 +88,7 @@ const MODERN_KNOWN = new Set([
   'serverApi', 'writeConcern', 'dbName',
   // refused when in effect
   'crl', 'tlsCRLFile', 'pfx', 'secureContext', 'servername', 'pskCallback', 'lookup', 'localAddress',
-  'localPort', 'srvHostValidator', 'srvAllowedHostsSuffix',
+  'localPort', 'srvHostValidator', 'srvAllowedHostsSuffix', 'ciphers', 'ecdhCurve', 'minDHSize', 'secureProtocol',
   // stored under another name (target) or folded into credentials / writeConcern
   'ssl', 'sslCA', 'sslCRL', 'sslCert', 'sslKey', 'sslPass', 'sslValidate', 'tlsAllowInvalidCertificates',
   'tlsAllowInvalidHostnames', 'tlsCertificateFile', 'tlsCertificateKeyFilePassword', 'auth', 'authSource',
@@ -102,7 +104,7 @@ const MODERN_KNOWN = new Set([
   'runtime', 'runtimeAdapters', 'localThresholdMS', 'minPoolSize', 'maxConnecting', 'waitQueueTimeoutMS',
   'minHeartbeatFrequencyMS', 'serverMonitoringMode', 'timeoutMS', 'maxAdaptiveRetries',
   'enableOverloadRetargeting', 'autoEncryption', 'encrypter', 'autoEncrypter', 'promiseLibrary', 'index', 'name',
-  'useNewUrlParser', 'useUnifiedTopology', 'ciphers', 'ecdhCurve', 'minDHSize', 'secureProtocol',
+  'useNewUrlParser', 'useUnifiedTopology',
   'ALPNProtocols', 'session', 'requestOCSP', 'enableTrace', 'SNICallback',
   'requestCert', 'minInternalBufferSize', 'connectionType', 'srvPoller', '__skipPingOnConnect',
   '__enableMongoLogger', 'cancellationToken'
@@ -203,7 +205,7 @@ function readModern (o) {
   }
   for (const key of ['tlsCAFile', 'ca', 'tlsCertificateKeyFile', 'cert', 'key', 'passphrase', 'rejectUnauthorized',
     'tlsInsecure', 'checkServerIdentity', 'allowPartialTrustChain', 'crl', 'tlsCRLFile', 'pfx', 'secureContext',
-    'servername', 'pskCallback',
+    'servername', 'pskCallback', 'ciphers', 'ecdhCurve', 'minDHSize', 'secureProtocol',
     'lookup', 'localAddress', 'localPort', 'srvHostValidator', 'srvAllowedHostsSuffix', 'appName',
     'zlibCompressionLevel', 'serverSelectionTimeoutMS', 'connectTimeoutMS', 'socketTimeoutMS',
     'heartbeatFrequencyMS', 'maxPoolSize', 'maxIdleTimeMS', 'retryWrites', 'retryReads', 'proxyHost', 'proxyPort',
@@ -253,6 +255,10 @@ function readDriver3 (client) {
     pfx: e.pfx,
     secureContext: e.secureContext,
     servername: e.servername,
+    ciphers: e.ciphers,
+    ecdhCurve: e.ecdhCurve,
+    minDHSize: e.minDHSize,
+    secureProtocol: e.secureProtocol,
     appName: e.appname,
     compressors: compression.compressors,
     zlibCompressionLevel: compression.zlibCompressionLevel,
@@ -323,6 +329,10 @@ function readDriver22 (connection) {
     pfx: e.pfx,
     secureContext: e.secureContext,
     servername: e.servername,
+    ciphers: e.ciphers,
+    ecdhCurve: e.ecdhCurve,
+    minDHSize: e.minDHSize,
+    secureProtocol: e.secureProtocol,
     appName,
     connectTimeoutMS: e.connectionTimeout,
     socketTimeoutMS: e.socketTimeout,
@@ -539,6 +549,9 @@ function tlsSpec (s, spec, refuse) {
   if (s.pskCallback != null) refuse('pskCallback')
   if (s.tlsCRLFile != null) refuse('tlsCRLFile')
   else if (s.crl != null) refuse('crl')
+  // Cipher and protocol tuning: a narrower TLS than OpenSSL's defaults, which
+  // the native client cannot reproduce (a security setting is never dropped).
+  for (const name of ['ciphers', 'ecdhCurve', 'minDHSize', 'secureProtocol']) if (s[name] != null) refuse(name)
   if (s.servername != null) {
     const hosts = s.hosts || []
     const same = hosts.length === 1 && hosts[0].host && hosts[0].host.toLowerCase() === String(s.servername).toLowerCase()
