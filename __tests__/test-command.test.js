@@ -26,7 +26,7 @@ let bin
 afterEach(() => { if (bin) fs.rmSync(bin, { recursive: true, force: true }) })
 
 test('npm test with faketime, openssl and script missing (and no apt-get) stops at once, naming them and the install command', () => {
-  bin = pathWith(['node', 'npm', 'sh', 'cargo', 'go'])
+  bin = pathWith(['node', 'npm', 'sh', 'cargo', 'go', 'cc', 'make', 'perl'])
   const run = spawnSync('npm', ['test'], {
     cwd: ROOT,
     env: { ...process.env, PATH: bin },
@@ -50,6 +50,15 @@ test('a missing toolchain is named before anything else', () => {
   })
   expect(run.status).toBe(1)
   expect(run.stderr.trim()).toBe('npm test: missing go (Go, to build the embedded test server): install Go 1.22 or later, then run it again')
+})
+
+test('a native build without make (OpenSSL is built from source) stops at once, naming it', () => {
+  bin = pathWith(['cargo', 'go', 'cc', 'perl'])
+  const run = spawnSync(process.execPath, ['-e', "require('./scripts/ensure-build').napiBuild('debug')"], {
+    cwd: ROOT, env: { ...process.env, PATH: bin }, encoding: 'utf8', timeout: 60000
+  })
+  expect(run.status).toBe(1)
+  expect(run.stderr.trim()).toBe('mongoose-distributed-lock build: missing make (for building OpenSSL into the binary); install with: sudo apt-get install -y make')
 })
 
 test('the closing summary survives a failure with a circular structure, and the run exits non-zero', () => {

@@ -113,6 +113,8 @@ function napiArgs (mode, { target, outputDir, extra = [] } = {}) {
  */
 function napiBuild (mode = 'release', options = {}) {
   const { args, env } = napiArgs(mode, options)
+  // A C compiler, make and perl (OpenSSL is built from source): installed or named at once.
+  require('./provision').provideBuildTools()
   // Cargo.toml's [patch] points at these (scripts/patch-crates.js).
   ensurePatchedCrates()
   execFileSync(process.execPath, [NAPI_CLI, ...args], {

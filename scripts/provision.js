@@ -4,12 +4,14 @@
 //
 //  1. the toolchains the README names (Node, Rust's cargo, Go): only named,
 //     never installed here;
-//  2. the system tools the tests use: faketime (the clock-skew tests run a
-//     process under libfaketime), openssl (the TLS tests make certificates),
-//     script from util-linux (the CLI tests run it on a terminal). As root on
-//     a machine with apt-get they are installed (Debian packages); elsewhere
-//     the run stops at once with one line naming what is missing and the
-//     command that installs it;
+//  2. the system tools: for every native build (also `npm run demo`'s) a C
+//     compiler, make and perl with IPC::Cmd (OpenSSL is built from source
+//     into the binary); for the tests faketime (the clock-skew tests run a
+//     process under libfaketime), openssl (the TLS tests make certificates)
+//     and script from util-linux (the CLI tests run it on a terminal). As
+//     root on a machine with apt-get they are installed (Debian packages);
+//     elsewhere the run stops at once with one line naming what is missing
+//     and the command that installs it;
 //  3. the builds: the embedded FerretDB launcher, FerretDB's own server for
 //     the SCRAM tests (scripts/ferretdb-auth.js), Toxiproxy, and the debug
 //     and release native binaries (each cached; an up-to-date tree costs
@@ -26,7 +28,16 @@ const TOOLCHAINS = [
   { command: 'go', what: 'Go, to build the embedded test server', install: 'install Go 1.22 or later' }
 ]
 
+// What every native build needs besides Rust (scripts/ensure-build.js checks them).
+const BUILD_TOOLS = [
+  { command: 'cc', label: 'cc (a C compiler)', debian: 'gcc', brew: null, what: 'the native build' },
+  { command: 'make', debian: 'make', brew: 'make', what: 'building OpenSSL into the binary' },
+  { command: 'perl', label: 'perl with IPC::Cmd', debian: 'perl', brew: 'perl', what: 'building OpenSSL into the binary', works: () => runs('perl', ['-MIPC::Cmd', '-e1']) }
+]
+
+// What the tests need besides those.
 const TOOLS = [
+  ...BUILD_TOOLS,
   { command: 'faketime', debian: 'faketime', brew: 'libfaketime', what: 'the clock-skew tests' },
   { command: 'openssl', debian: 'openssl', brew: 'openssl', what: 'the TLS tests' },
   { command: 'script', label: 'script (util-linux)', debian: 'bsdutils', brew: null, what: 'the CLI tests' }
@@ -48,9 +59,24 @@ function which (command, env = process.env) {
   return null
 }
 
+/** Whether `command args` runs and exits 0. */
+function runs (command, args) {
+  try {
+    execFileSync(command, args, { stdio: 'ignore' })
+    return true
+  } catch (_) {
+    return false
+  }
+}
+
+const present = (t) => which(t.command) && (!t.works || t.works())
+
+// Who is speaking in the one line a stop prints.
+let speaker = 'npm test'
+
 /** Stops the run: one line on stderr, exit status 1. */
 function stop (line) {
-  process.stderr.write(`npm test: ${line}\n`)
+  process.stderr.write(`${speaker}: ${line}\n`)
   process.exit(1)
 }
 
@@ -61,9 +87,9 @@ function checkToolchains () {
   }
 }
 
-/** Installs the missing system tools with apt-get where that can work here. */
-function provideTools () {
-  const missing = TOOLS.filter((t) => !which(t.command))
+/** Installs the missing `tools` with apt-get where that can work here, or stops. */
+function provideTools (tools = TOOLS) {
+  const missing = tools.filter((t) => !present(t))
   if (!missing.length) return
   const packages = missing.map((t) => t.debian)
   const names = missing.map((t) => `${t.label || t.command} (for ${t.what})`).join(', ')
@@ -76,7 +102,7 @@ function provideTools () {
       : `sudo apt-get install -y ${packages.join(' ')}`
     stop(`missing ${names}; install with: ${how}`)
   }
-  console.error(`npm test: installing ${packages.join(', ')} (apt-get) for ${missing.map((t) => t.what).join(', ')}…`)
+  console.error(`${speaker}: installing ${packages.join(', ')} (apt-get) for ${[...new Set(missing.map((t) => t.what))].join(', ')}…`)
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   try {
     execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env })
@@ -84,7 +110,7 @@ function provideTools () {
   } catch (err) {
     stop(`could not install ${packages.join(' ')} with apt-get (${err.message.split('\n')[0]}); install them, then run it again`)
   }
-  const still = missing.filter((t) => !which(t.command))
+  const still = missing.filter((t) => !present(t))
   if (still.length) stop(`apt-get ran, but ${still.map((t) => t.command).join(', ')} is still not on PATH`)
 }
 
@@ -106,4 +132,17 @@ if (require.main === module) {
   if (!process.argv.includes('--tools')) build()
 }
 
-module.exports = { which, TOOLS, TOOLCHAINS }
+/** For scripts/ensure-build.js: what a native build needs, once per process. */
+let buildToolsChecked = false
+function provideBuildTools () {
+  if (buildToolsChecked) return
+  speaker = 'mongoose-distributed-lock build'
+  try {
+    provideTools(BUILD_TOOLS)
+  } finally {
+    speaker = 'npm test'
+  }
+  buildToolsChecked = true
+}
+
+module.exports = { which, provideBuildTools, TOOLS, BUILD_TOOLS, TOOLCHAINS }
