@@ -126,11 +126,6 @@ function build () {
   napiBuild('release')
 }
 
-if (require.main === module) {
-  checkToolchains()
-  provideTools()
-  if (!process.argv.includes('--tools')) build()
-}
 
 /** For scripts/ensure-build.js: what a native build needs, once per process. */
 let buildToolsChecked = false
@@ -146,3 +141,10 @@ function provideBuildTools () {
 }
 
 module.exports = { which, provideBuildTools, TOOLS, BUILD_TOOLS, TOOLCHAINS }
+
+// After the exports: the builds require ensure-build.js, which requires this file back.
+if (require.main === module) {
+  checkToolchains()
+  provideTools()
+  if (!process.argv.includes('--tools')) build()
+}
