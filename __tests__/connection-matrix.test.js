@@ -26,7 +26,7 @@ const { MongoClient } = require('mongodb')
 const { startFerretDB } = require('../scripts/ferretdb')
 const { makeCerts } = require('./support/certs')
 const { BASE_URI, freshDb } = require('./support/helpers')
-const { runCase: runApp, pool, outcome, printTable: printCases } = require('./support/app-case')
+const { runCase: runApp, pool, outcome, printTable: printCases, verify } = require('./support/app-case')
 
 const MODERN = ['mongoose6', 'mongoose7', 'mongoose8', 'mongoose9']
 const OLD = ['mongoose4', 'mongoose5']
@@ -54,26 +54,6 @@ const fileBuffer = (file) => ({ $readFile: file }) // a Buffer in the fixture
 
 // ---------------------------------------------------------------------------
 // Checks
-
-/** A case's result, with its output for the failure message. */
-function verify (r, check) {
-  try {
-    if (r.hung) throw new Error(`the case process did not exit within ${EXIT_BOUND_MS} ms${r.out ? ' (it had printed its result)' : ''}`)
-    expect(r.out).toBeDefined()
-    expect(r.out.crash).toBeUndefined()
-    expect(r.code).toBe(0)
-    check(r.out)
-  } catch (err) {
-    err.message += `\n\ncase output: ${JSON.stringify(r.out || null)}\nexit: ${r.code}${r.signal ? ` ${r.signal}` : ''}` +
-      ` after ${r.ms} ms` +
-      `${r.stderr ? `\nstderr (last lines): ${lastLines(r.stderr)}` : ''}`
-    throw err
-  }
-}
-
-function lastLines (text, n = 6) {
-  return text.trim().split('\n').filter((l) => !/DeprecationWarning|--trace-(deprecation|warnings)/.test(l)).slice(-n).join('\n')
-}
 
 /** The app connected; the lock took the lock in `db` (and only there), released it in time. */
 const works = (db) => (out) => {
@@ -637,7 +617,7 @@ describe.each(VERSIONS)('%s: mongoose.connect(uri, options), then Lock(name)', (
     const r = await results.get(`${m} ${c.id}`)
     const cells = table.get(c.label)
     cells[m] = `✗ ${outcome(r)}`
-    verify(r, c.check(m))
+    verify(r, c.check(m), { exitBoundMs: EXIT_BOUND_MS })
     cells[m] = outcome(r)
   }, EXIT_BOUND_MS * 3)
 })

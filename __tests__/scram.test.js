@@ -26,7 +26,7 @@ const path = require('path')
 const { MongoClient } = require('mongodb')
 const { startFerretDBAuth } = require('../scripts/ferretdb-auth')
 const { listPatches } = require('../scripts/patch-crates')
-const { runCase, pool, outcome, printTable } = require('./support/app-case')
+const { runCase, pool, outcome, printTable, verify } = require('./support/app-case')
 
 const VERSIONS = ['mongoose6', 'mongoose7', 'mongoose8', 'mongoose9']
 const CONCURRENCY = 4
@@ -61,29 +61,19 @@ const lookIn = (...names) => ({ uri: uri(ROOT, '', 'authSource=admin'), dbs: nam
 // ---------------------------------------------------------------------------
 // Checks
 
-function verify (r, check) {
-  try {
-    if (r.hung) throw new Error(`the case process did not exit within ${EXIT_BOUND_MS} ms${r.out ? ' (it had printed its result)' : ''}`)
-    expect(r.out).toBeDefined()
-    expect(r.out.crash).toBeUndefined()
-    expect(r.code).toBe(0)
-    check(r.out)
-    // No password in anything the process printed: results, errors, the debug log.
+/**
+ * A case's result (see app-case.js verify), and no password in anything the
+ * process printed: results, errors, the debug log.
+ */
+function verifyCase (r, check) {
+  verify(r, (out) => {
+    check(out)
     const printed = r.stdout + r.stderr
     for (const s of SECRETS) expect(printed.includes(s) ? `the output contains a password (${s.split('@')[0]})` : 'no password').toBe('no password')
     // The debug log was on (the check above looked at something), unless the
     // lock never got as far as making a client.
-    if (r.out.lock.error?.code !== 'ERR_NO_CONNECTION') expect(r.stderr).toMatch(/mongoose-distributed-lock store for/)
-  } catch (err) {
-    err.message += `\n\ncase output: ${JSON.stringify(r.out || null)}\nexit: ${r.code}${r.signal ? ` ${r.signal}` : ''}` +
-      ` after ${r.ms} ms` +
-      `${r.stderr ? `\nstderr (last lines): ${lastLines(r.stderr)}` : ''}`
-    throw err
-  }
-}
-
-function lastLines (text, n = 6) {
-  return text.trim().split('\n').filter((l) => !/DeprecationWarning|--trace-(deprecation|warnings)/.test(l)).slice(-n).join('\n')
+    if (out.lock.error?.code !== 'ERR_NO_CONNECTION') expect(r.stderr).toMatch(/mongoose-distributed-lock store for/)
+  }, { exitBoundMs: EXIT_BOUND_MS })
 }
 
 /** The app connected and queried; the lock took the lock in `db` (only there) and released it. */
@@ -267,7 +257,7 @@ describe.each(VERSIONS)('%s: SCRAM, mongoose.connect(uri, options), then Lock(na
     const r = await results.get(`${m} ${c.id}`)
     const cells = table.get(c.label)
     cells[m] = `✗ ${outcome(r)}`
-    verify(r, c.check(m))
+    verifyCase(r, c.check(m))
     cells[m] = outcome(r)
   }, EXIT_BOUND_MS * 3)
 })

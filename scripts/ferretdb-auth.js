@@ -22,11 +22,11 @@
 // Every listener is on 127.0.0.1, the debug HTTP handler is off and so is
 // telemetry. The server runs under the supervisor of scripts/toxiproxy.js
 // (stdin is its lifeline), so it dies with the process that started it.
-const { spawn, execFileSync } = require('child_process')
+const { execFileSync } = require('child_process')
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
-const { freePort } = require('./toxiproxy')
+const { freePort, startSupervised } = require('./toxiproxy')
 
 const MODULE = 'github.com/FerretDB/FerretDB'
 const LAUNCHER_DIR = path.join(__dirname, '..', 'ferretdb')
@@ -146,30 +146,11 @@ async function launch (binary, port, { username, password, database }) {
     `--setup-password=${password}`
   ]
   fs.mkdirSync(path.join(dir, 'data'))
-  const child = spawn(process.execPath, [path.join(__dirname, 'toxiproxy.js'), '--supervise', logPath, binary, ...args], {
-    // stdin is the lifeline: the supervisor stops the server when it closes.
-    stdio: ['pipe', 'ignore', 'inherit']
-  })
-  let exited = false
-  const exit = new Promise((resolve) => child.once('exit', (code, signal) => { exited = true; resolve(signal || code) }))
-  let spawnError = null
-  child.once('error', (err) => { spawnError = err })
-  const shutdown = async () => {
-    if (exited) return
-    child.stdin.end()
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
-    await exit
-    clearTimeout(timer)
-  }
-  const readLog = () => (fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '')
-  const logTail = () => {
-    const text = readLog().trim()
-    return text ? `:\n${text.split('\n').slice(-3).join('\n')}` : ''
-  }
+  const { child, shutdown, exited, exitCode, spawnError, readLog, logTail } = startSupervised(logPath, binary, args)
   const deadline = Date.now() + 60000
   const listening = `Listening on TCP ${HOST}:${port}`
   for (;;) {
-    if (spawnError) throw new Error(`cannot start the FerretDB supervisor: ${spawnError.message}`)
+    if (spawnError()) throw new Error(`cannot start the FerretDB supervisor: ${spawnError().message}`)
     const text = readLog()
     if (text.includes(listening)) break
     if (/address already in use/.test(text)) {
@@ -177,7 +158,7 @@ async function launch (binary, port, { username, password, database }) {
       fs.rmSync(dir, { recursive: true, force: true })
       throw Object.assign(new Error(`FerretDB: port ${port} is taken`), { portTaken: true })
     }
-    if (exited) throw new Error(`FerretDB exited before it was ready (exit ${await exit}); see ${logPath}${logTail()}`)
+    if (exited()) throw new Error(`FerretDB exited before it was ready (exit ${await exitCode}); see ${logPath}${logTail()}`)
     if (Date.now() > deadline) {
       const err = new Error(`FerretDB did not listen on ${HOST}:${port} within 60s; its log${logTail()}`)
       await shutdown()

@@ -126,7 +126,6 @@ function build () {
   napiBuild('release')
 }
 
-
 /** For scripts/ensure-build.js: what a native build needs, once per process. */
 let buildToolsChecked = false
 function provideBuildTools () {

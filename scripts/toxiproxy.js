@@ -152,37 +152,48 @@ async function startToxiproxy ({ log } = {}) {
   }
 }
 
-async function launch (binary, port) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdl-toxiproxy-'))
-  const logPath = path.join(dir, 'toxiproxy.log')
-  const apiUrl = `http://${HOST}:${port}`
-  const child = spawn(process.execPath, [__filename, '--supervise', logPath, binary, '-host', HOST, '-port', String(port)], {
-    // stdin is the lifeline: the supervisor stops the server when it closes.
+/**
+ * Starts `binary args…` under the supervisor (this file, `--supervise`),
+ * its output in `logPath`. The supervisor's stdin is the lifeline: it stops
+ * the server when it closes, so the server dies with the process that
+ * started it. `shutdown()` goes through the supervisor (a SIGKILL to it
+ * would orphan the server). Used for Toxiproxy and for FerretDB's own
+ * program (scripts/ferretdb-auth.js).
+ */
+function startSupervised (logPath, binary, args) {
+  const child = spawn(process.execPath, [__filename, '--supervise', logPath, binary, ...args], {
     stdio: ['pipe', 'ignore', 'inherit']
   })
   let exited = false
-  const exit = new Promise((resolve) => child.once('exit', (code, signal) => { exited = true; resolve(signal || code) }))
+  const exitCode = new Promise((resolve) => child.once('exit', (code, signal) => { exited = true; resolve(signal || code) }))
   let spawnError = null
   child.once('error', (err) => { spawnError = err })
-  // Through the supervisor (a SIGKILL to it would orphan the server).
   const shutdown = async () => {
     if (exited) return
     child.stdin.end()
     const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
-    await exit
+    await exitCode
     clearTimeout(timer)
   }
-
+  const readLog = () => (fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '')
   const logTail = () => {
-    const text = fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8').trim() : ''
+    const text = readLog().trim()
     return text ? `:\n${text.split('\n').slice(-3).join('\n')}` : ''
   }
+  return { child, shutdown, exited: () => exited, exitCode, spawnError: () => spawnError, readLog, logTail }
+}
+
+async function launch (binary, port) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdl-toxiproxy-'))
+  const logPath = path.join(dir, 'toxiproxy.log')
+  const apiUrl = `http://${HOST}:${port}`
+  const { child, shutdown, exited, exitCode, spawnError, readLog, logTail } = startSupervised(logPath, binary, ['-host', HOST, '-port', String(port)])
   const deadline = Date.now() + 30000
   for (;;) {
-    if (spawnError) throw new Error(`cannot start the Toxiproxy supervisor: ${spawnError.message}`)
-    if (exited) throw new Error(`Toxiproxy exited before it was ready (exit ${await exit}); see ${logPath}${logTail()}`)
+    if (spawnError()) throw new Error(`cannot start the Toxiproxy supervisor: ${spawnError().message}`)
+    if (exited()) throw new Error(`Toxiproxy exited before it was ready (exit ${await exitCode}); see ${logPath}${logTail()}`)
     // When its API port is taken, toxiproxy-server logs it and keeps running.
-    if (fs.existsSync(logPath) && /address already in use/.test(fs.readFileSync(logPath, 'utf8'))) {
+    if (/address already in use/.test(readLog())) {
       await shutdown()
       fs.rmSync(dir, { recursive: true, force: true })
       throw Object.assign(new Error(`Toxiproxy: port ${port} is taken`), { portTaken: true })
@@ -256,7 +267,7 @@ function supervise ([logPath, binary, ...args]) {
   })
 }
 
-module.exports = { buildToxiproxy, startToxiproxy, freePort, BINARY, VERSION }
+module.exports = { buildToxiproxy, startToxiproxy, startSupervised, freePort, BINARY, VERSION }
 
 if (require.main === module) {
   const argv = process.argv.slice(2)

@@ -77,4 +77,28 @@ function printTable (title, header, rows) {
   console.log(`${title}\n${text.join('\n')}`)
 }
 
-module.exports = { runCase, pool, outcome, printTable, FIXTURE }
+/**
+ * Checks a case's result: the process exited on its own (within
+ * `exitBoundMs`), printed its result without a crash, exit 0, then
+ * `check(out, r)`. A failure carries the case's output and last log lines.
+ */
+function verify (r, check, { exitBoundMs }) {
+  try {
+    if (r.hung) throw new Error(`the case process did not exit within ${exitBoundMs} ms${r.out ? ' (it had printed its result)' : ''}`)
+    expect(r.out).toBeDefined()
+    expect(r.out.crash).toBeUndefined()
+    expect(r.code).toBe(0)
+    check(r.out, r)
+  } catch (err) {
+    err.message += `\n\ncase output: ${JSON.stringify(r.out || null)}\nexit: ${r.code}${r.signal ? ` ${r.signal}` : ''}` +
+      ` after ${r.ms} ms` +
+      `${r.stderr ? `\nstderr (last lines): ${lastLines(r.stderr)}` : ''}`
+    throw err
+  }
+}
+
+function lastLines (text, n = 6) {
+  return text.trim().split('\n').filter((l) => !/DeprecationWarning|--trace-(deprecation|warnings)/.test(l)).slice(-n).join('\n')
+}
+
+module.exports = { runCase, pool, outcome, printTable, verify, FIXTURE }
