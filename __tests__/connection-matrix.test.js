@@ -26,7 +26,7 @@ const { MongoClient } = require('mongodb')
 const { startFerretDB } = require('../scripts/ferretdb')
 const { makeCerts } = require('./support/certs')
 const { BASE_URI, freshDb } = require('./support/helpers')
-const { runCase: runApp, pool, outcome, printTable: printCases, verify } = require('./support/app-case')
+const { runCase: runApp, pool, outcome, printTable: printCases, verify, lockFails, both, appWorks } = require('./support/app-case')
 
 const MODERN = ['mongoose6', 'mongoose7', 'mongoose8', 'mongoose9']
 const OLD = ['mongoose4', 'mongoose5']
@@ -63,25 +63,6 @@ const works = (db) => (out) => {
   expect(out.lock).toMatchObject({ acquired: true, released: false })
   expect(out.lock.stored).toEqual([{ db, id: true }])
   expect(out.disconnected).toBe(true)
-}
-
-/** The lock failed with an ERR_ code matching `code`, a message matching `message`, within `ms`, and stored nothing. */
-const lockFails = ({ code, message, ms }) => (out) => {
-  expect(out.lock.acquired).toBeUndefined()
-  expect(out.lock.error).toBeDefined()
-  expect(out.lock.error.code).toEqual(code)
-  expect(out.lock.error.message).toMatch(message)
-  expect(out.lock.error.ms).toBeLessThan(ms)
-  expect(out.lock.stored).toEqual([])
-  expect(out.disconnected).toBe(true)
-}
-
-const both = (...checks) => (out) => checks.forEach((check) => check(out))
-
-const appWorks = (out) => {
-  expect(out.app.error).toBeUndefined()
-  expect(out.app.connected).toBe(true)
-  if (out.app.query !== undefined) expect(out.app.query).toBe('ok')
 }
 
 // ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ const path = require('path')
 const { MongoClient } = require('mongodb')
 const { startFerretDBAuth } = require('../scripts/ferretdb-auth')
 const { listPatches } = require('../scripts/patch-crates')
-const { runCase, pool, outcome, printTable, verify } = require('./support/app-case')
+const { runCase, pool, outcome, printTable, verify, lockFails, both, appWorks } = require('./support/app-case')
 
 const VERSIONS = ['mongoose6', 'mongoose7', 'mongoose8', 'mongoose9']
 const CONCURRENCY = 4
@@ -86,26 +86,6 @@ const works = (db) => (out) => {
   expect(out.lock.stored).toEqual([{ db, id: true }])
   expect(out.lock.releaseError).toBeUndefined()
   expect(out.disconnected).toBe(true)
-}
-
-/** The lock failed with a stable code and a message matching `message`, within `ms`, and stored nothing. */
-const lockFails = ({ message, ms }) => (out) => {
-  expect(out.lock.acquired).toBeUndefined()
-  expect(out.lock.error).toBeDefined()
-  // A stable code: an ERR_ one, or the server's number (README, "Errors").
-  expect(out.lock.error.code).toEqual(typeof out.lock.error.code === 'number' ? expect.any(Number) : expect.stringMatching(/^ERR_/))
-  expect(out.lock.error.message).toMatch(message)
-  expect(out.lock.error.ms).toBeLessThan(ms)
-  expect(out.lock.stored).toEqual([])
-  expect(out.disconnected).toBe(true)
-}
-
-const both = (...checks) => (out) => checks.forEach((check) => check(out))
-
-const appWorks = (out) => {
-  expect(out.app.error).toBeUndefined()
-  expect(out.app.connected).toBe(true)
-  expect(out.app.query).toBe('ok')
 }
 
 // ---------------------------------------------------------------------------

@@ -101,4 +101,30 @@ function lastLines (text, n = 6) {
   return text.trim().split('\n').filter((l) => !/DeprecationWarning|--trace-(deprecation|warnings)/.test(l)).slice(-n).join('\n')
 }
 
-module.exports = { runCase, pool, outcome, printTable, verify, FIXTURE }
+/**
+ * The lock failed within `ms` with a message matching `message` and stored
+ * nothing: with `code`, exactly that code; without, a stable one (an ERR_
+ * code, or the server's number).
+ */
+const lockFails = ({ code, message, ms }) => (out) => {
+  expect(out.lock.acquired).toBeUndefined()
+  expect(out.lock.error).toBeDefined()
+  if (code !== undefined) expect(out.lock.error.code).toEqual(code)
+  else expect(out.lock.error.code).toEqual(typeof out.lock.error.code === 'number' ? expect.any(Number) : expect.stringMatching(/^ERR_/))
+  expect(out.lock.error.message).toMatch(message)
+  expect(out.lock.error.ms).toBeLessThan(ms)
+  expect(out.lock.stored).toEqual([])
+  expect(out.disconnected).toBe(true)
+}
+
+/** Every check. */
+const both = (...checks) => (out) => checks.forEach((check) => check(out))
+
+/** The app connected (and its query worked, when it made one). */
+const appWorks = (out) => {
+  expect(out.app.error).toBeUndefined()
+  expect(out.app.connected).toBe(true)
+  if (out.app.query !== undefined) expect(out.app.query).toBe('ok')
+}
+
+module.exports = { runCase, pool, outcome, printTable, verify, lockFails, both, appWorks, FIXTURE }
