@@ -123,8 +123,10 @@ declare namespace Lock {
      * our own document, by its exact `_id`), and answers as any release does
      * (`false` in time, `true` when the lock was no longer ours). Past the
      * bound, `release()` deletes as usual. Pick it longer than the spread of
-     * the processes' timers and shorter than the schedule's period. Default
-     * 0 (off); a negative or fractional number is `ERR_INVALID_OPTION`.
+     * the processes' timers and shorter than the schedule's period, and try
+     * with `acquire()`: a process that waits takes the name at the bound and
+     * runs the job again. Default 0 (off); a negative or fractional number,
+     * or one longer than `timeout`, is `ERR_INVALID_OPTION`.
      */
     holdAtLeast?: number
     /**

@@ -43,11 +43,12 @@ test('pollAcquire, hold and withLock warn of their own unknown keys (and not of 
     const signal = AbortSignal.abort()
     await lock.pollAcquire({ maxAtempts: 2, signal }).catch(() => {})
     await lock.hold({ sginal: signal, signal }).catch(() => {})
-    await Lock.withLock('w', { uri: 'mongodb://127.0.0.1:1/x', maxAttempts: 1, signal, timout: 10 }, async () => {}).catch(() => {})`)
+    await Lock.withLock('w', { uri: 'mongodb://127.0.0.1:1/x', maxAttempts: 1, signal, timout: 10, signl: 1 }, async () => {}).catch(() => {})`)
   expect(warnings.map((w) => w.message)).toEqual([
     'mongoose-distributed-lock: unknown pollAcquire option "maxAtempts" is ignored; did you mean "maxAttempts"?',
     'mongoose-distributed-lock: unknown hold option "sginal" is ignored; did you mean "signal"?',
-    'mongoose-distributed-lock: unknown option "timout" is ignored; did you mean "timeout"?'
+    'mongoose-distributed-lock: unknown withLock option "timout" is ignored; did you mean "timeout"?',
+    'mongoose-distributed-lock: unknown withLock option "signl" is ignored; did you mean "signal"?'
   ])
 })
 
@@ -59,4 +60,19 @@ test('Lock.holder and Lock.ensureIndexes warn of unknown keys too', async () => 
     'mongoose-distributed-lock: unknown Lock.holder option "colection" is ignored; did you mean "collection"?',
     'mongoose-distributed-lock: unknown Lock.ensureIndexes option "tll" is ignored; did you mean "ttl"?'
   ])
+})
+
+test('a long key is shown cut, a property passed as an option gets a hint, and a flood of made-up keys is reported once', async () => {
+  const { warnings } = await warningsOf(`
+    Lock('w', { probeMaxAttempts: 3 })
+    const long = 'x'.repeat(1000)
+    Lock('w', { [long + 'a']: 1 })
+    Lock('w', { [long + 'b']: 1 }) // shown the same: warned once
+    for (let i = 0; i < 500; i++) Lock('w', { ['made-up-' + i]: 1 })`)
+  const messages = warnings.map((w) => w.message)
+  expect(messages[0]).toBe('mongoose-distributed-lock: unknown option "probeMaxAttempts" is ignored; it is a property: set lock.probeMaxAttempts after making the Lock')
+  expect(messages[1]).toBe(`mongoose-distributed-lock: unknown option "${'x'.repeat(60)}…" is ignored`)
+  expect(messages.filter((m) => m.startsWith(`mongoose-distributed-lock: unknown option "${'x'.repeat(60)}`))).toHaveLength(1)
+  expect(messages.length).toBeLessThanOrEqual(102)
+  expect(messages[messages.length - 1]).toBe('mongoose-distributed-lock: more unknown options are ignored without a warning (100 reported)')
 })

@@ -114,7 +114,28 @@ describe('holdAtLeast', () => {
     await b.release()
   })
 
-  test.each([[-1], [1.5], ['500'], [NaN], [Infinity]])('holdAtLeast %p is ERR_INVALID_OPTION', (value) => {
+  test.each([[-1], [1.5], ['500'], [NaN], [Infinity], [8.64e15]])('holdAtLeast %p is ERR_INVALID_OPTION', (value) => {
     expect(() => Lock('x', { holdAtLeast: value })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }))
+  })
+
+  test('holdAtLeast longer than timeout is refused: the lease is what holds the name', () => {
+    expect(() => Lock('x', { timeout: 1000, holdAtLeast: 5000 })).toThrow(expect.objectContaining({
+      code: 'ERR_INVALID_OPTION',
+      message: 'holdAtLeast (5000 ms) must not be longer than timeout (1000 ms): the lease is what holds the name'
+    }))
+    expect(() => Lock('x', { timeout: 1000, holdAtLeast: 1000 })).not.toThrow()
+    for (const off of [0, false, null, undefined]) expect(() => Lock('x', { holdAtLeast: off })).not.toThrow()
+  })
+
+  test('a waiter in the same process is woken when the kept lease ends, not at its next poll', async () => {
+    const a = Lock('hold-local', { uri, holdAtLeast: 800 })
+    expect(await a.acquire()).toBe(true)
+    const waiter = Lock('hold-local', { uri, pollInterval: 30000 })
+    const waiting = waiter.pollAcquire({ maxAttempts: Infinity })
+    expect(await a.release()).toBe(false)
+    const started = Date.now()
+    expect(await waiting).toBe(true)
+    expect(Date.now() - started).toBeLessThan(20000) // its next poll was 30 s away
+    await waiter.release()
   })
 })

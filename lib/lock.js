@@ -448,8 +448,11 @@ async function releaseOnce (lock, lockId, holding) {
   }
   log('%s: released %s%s', name, lockId, reply.timedOut ? ` (it was lost: ${reply.reason})` : keepFor > 0 ? ` (its lease now ends in ${keepFor} ms: holdAtLeast)` : '')
   emit(lock, 'released', reply.timedOut)
-  // The name is free (or was already taken over): let local waiters try now.
+  // The name is free (or was already taken over): let local waiters try now;
+  // after a holdAtLeast release, when the lease ends (a timer that keeps
+  // nothing alive).
   if (keepFor <= 0) wait.wake(store, name)
+  else if (!reply.timedOut) setTimeout(wait.wake, keepFor, store, name).unref()
   return reply.timedOut
 }
 

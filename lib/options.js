@@ -118,19 +118,25 @@ function lockOptions (options, into = {}) {
   into.pollInterval = withDefault(options.pollInterval, DEFAULT_POLL_INTERVAL, pollInterval)
   into.keepAlive = keepAlive(options.keepAlive)
   into.maxHoldTime = optionalDuration(options.maxHoldTime, 'maxHoldTime')
-  into.holdAtLeast = holdAtLeast(options.holdAtLeast)
+  into.holdAtLeast = holdAtLeast(options.holdAtLeast, into.timeout)
   warnUnknown(options, LOCK_OPTION_KEYS, 'option')
   return storeOptions(options, into)
 }
 
 /**
  * `holdAtLeast`: the shortest a holding lasts, in ms from the acquire, even
- * when released sooner (a once-per-schedule job). 0 or absent: off.
+ * when released sooner (a once-per-schedule job). 0, false or absent: off.
+ * At most `timeout`: the lease is what holds the name (ShedLock's
+ * lockAtLeastFor <= lockAtMostFor), so a holding is never kept past the
+ * lease it was taken with.
  */
-function holdAtLeast (value) {
-  if (value === undefined || value === null || value === 0) return 0
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_DATE_MS) {
-    throw errors.invalidOption(`holdAtLeast must be a whole number of milliseconds from 0, got ${errors.describe(value)}`, typeof value === 'number' ? RangeError : TypeError)
+function holdAtLeast (value, leaseMs) {
+  if (value === undefined || value === null || value === 0 || value === false) return 0
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw errors.invalidOption(`holdAtLeast must be a whole number of milliseconds from 0 to timeout, got ${errors.describe(value)}`, typeof value === 'number' ? RangeError : TypeError)
+  }
+  if (value > leaseMs) {
+    throw errors.invalidOption(`holdAtLeast (${value} ms) must not be longer than timeout (${leaseMs} ms): the lease is what holds the name`, RangeError)
   }
   return value
 }
@@ -142,16 +148,29 @@ const STORE_OPTION_KEYS = ['uri', 'connection', 'collection', 'ttl', 'history', 
 const LOCK_OPTION_KEYS = ['timeout', 'pollInterval', 'keepAlive', 'maxHoldTime', 'holdAtLeast', ...STORE_OPTION_KEYS]
 const POLL_OPTION_KEYS = ['maxAttempts', 'signal']
 const UNKNOWN_OPTION_WARNING = 'MDL_UNKNOWN_OPTION'
+// Keys already warned about (as shown: at most SHOWN_KEY characters), and at
+// most this many: a program that makes up keys by the thousand is told once.
 const warned = new Set()
+const MAX_WARNED = 100
+const SHOWN_KEY = 60
+// Keys that are no option but something else a user may mean.
+const HINTS = { probeMaxAttempts: 'it is a property: set lock.probeMaxAttempts after making the Lock' }
 
 /** Warns (once per key and process) of each key of `options` not in `known`. */
 function warnUnknown (options, known, what) {
   for (const key in options) {
-    if (!Object.prototype.hasOwnProperty.call(options, key) || known.includes(key) || warned.has(`${what}:${key}`)) continue
-    warned.add(`${what}:${key}`)
-    const near = nearest(key, known)
+    if (!Object.prototype.hasOwnProperty.call(options, key) || known.includes(key)) continue
+    const shown = key.length > SHOWN_KEY ? `${key.slice(0, SHOWN_KEY)}…` : key
+    if (warned.has(`${what}:${shown}`) || warned.size > MAX_WARNED) continue
+    warned.add(`${what}:${shown}`)
+    if (warned.size > MAX_WARNED) {
+      process.emitWarning(`mongoose-distributed-lock: more unknown options are ignored without a warning (${MAX_WARNED} reported)`, { code: UNKNOWN_OPTION_WARNING })
+      return
+    }
+    const hint = Object.prototype.hasOwnProperty.call(HINTS, key) ? HINTS[key] : undefined
+    const near = hint ? undefined : nearest(key, known)
     process.emitWarning(
-      `mongoose-distributed-lock: unknown ${what} ${JSON.stringify(key.slice(0, 60))} is ignored${near ? `; did you mean ${JSON.stringify(near)}?` : ''}`,
+      `mongoose-distributed-lock: unknown ${what} ${JSON.stringify(shown)} is ignored${hint ? `; ${hint}` : near ? `; did you mean ${JSON.stringify(near)}?` : ''}`,
       { code: UNKNOWN_OPTION_WARNING })
   }
 }

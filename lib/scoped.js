@@ -8,10 +8,15 @@
 const errors = require('./errors')
 const check = require('./options')
 
+const WITH_LOCK_KEYS = [...check.LOCK_OPTION_KEYS, ...check.POLL_OPTION_KEYS]
+
 /** A Lock for scoped use: keep-alive on unless the options turn it off. */
 function scopedLock (Lock, name, options) {
-  // The wait's options are not the Lock's (the Lock warns of unknown keys).
-  const { maxAttempts, signal, ...opts } = check.optionsObject(options)
+  const all = check.optionsObject(options)
+  // withLock takes the Lock's options and the wait's: warned of as one set.
+  check.warnUnknown(all, WITH_LOCK_KEYS, 'withLock option')
+  const opts = {}
+  for (const key of check.LOCK_OPTION_KEYS) if (all[key] !== undefined) opts[key] = all[key]
   return Lock(name, { ...opts, keepAlive: opts.keepAlive === undefined ? true : opts.keepAlive })
 }
 
