@@ -21,3 +21,19 @@ test('DEBUG=mongoose-distributed-lock logs what happens, and never credentials',
   if (process.env.TEST_SERVER === 'ferretdb') expect(stderr).toMatch(/no TTL index on .*distributedlocks\.expire/)
   expect(stderr).not.toContain(password)
 })
+
+test('the debug log shows no certificate: Node\'s default CAs, handed to a lock with its own uri, are "(set)"', async () => {
+  const uri = uriFor(freshDb('log'))
+  const script = `
+    const Lock = require(${JSON.stringify(require.resolve('..'))})
+    const lock = Lock('log-ca', { uri: ${JSON.stringify(uri)} })
+    lock.acquire().then(() => lock.release()).then(() => Lock.close()).then(
+      () => process.send({ ok: true }, () => process.disconnect()),
+      (e) => process.send({ error: e.message }, () => process.disconnect()))`
+  const { code, stderr, messages } = await runFixture('eval.js', [script], { env: { DEBUG: 'mongoose-distributed-lock' } })
+  expect(code).toBe(0)
+  expect(messages).toEqual([{ ok: true }])
+  const store = stderr.split('\n').find((line) => line.includes('store for distributedlocks:')) || ''
+  expect(store).toMatch(/tlsDefaultCaPem=\(set\)/)
+  expect(stderr).not.toContain('BEGIN CERTIFICATE')
+})

@@ -134,10 +134,11 @@ const watched = new WeakSet() // connections whose 'close' we listen to
  */
 function settingsForLog (target) {
   const spec = target.client
-  const secret = new Set(['password', 'proxyPassword', 'tlsCaPem', 'tlsCertKeyPem', 'uri', 'authMechanismProperties'])
+  // Every PEM (keys, the CAs named and Node's default CAs) and every password.
+  const secret = (key) => /Pem$|password/i.test(key) || key === 'uri' || key === 'authMechanismProperties'
   const shown = Object.entries(spec)
     .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => `${key}=${secret.has(key) ? '(set)' : Array.isArray(value) ? value.join(',') : value}`)
+    .map(([key, value]) => `${key}=${secret(key) ? '(set)' : Array.isArray(value) ? value.join(',') : value}`)
   return `${shown.join(' ')} db=${target.dbName || '(from the connection string)'}`
 }
 

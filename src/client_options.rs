@@ -226,8 +226,38 @@ pub async fn build(spec: &ClientSpec) -> Result<Built> {
     if let Some(pem) = &spec.tls_default_ca_pem {
         default_cas(&mut built, pem).map_err(redacted)?;
     }
+    refuse_locked_key(&built.options)?;
     apply_lock_policy(&mut built.options);
     Ok(built)
+}
+
+/// An encrypted client key with no password (`tlsCertificateKeyFile` in the
+/// lock's own `uri` without `tlsCertificateKeyFilePassword`) is refused here:
+/// OpenSSL would ask for the password on the terminal and wait there for
+/// good. (Keys from the application's connection are decrypted in JS.)
+fn refuse_locked_key(options: &ClientOptions) -> Result<()> {
+    let Some(Tls::Enabled(tls)) = &options.tls else {
+        return Ok(());
+    };
+    let (Some(path), None) = (
+        &tls.cert_key_file_path,
+        &tls.tls_certificate_key_file_password,
+    ) else {
+        return Ok(());
+    };
+    // An unreadable file is the driver's to report, as it always was.
+    let Ok(pem) = std::fs::read(path) else {
+        return Ok(());
+    };
+    let encrypted = |marker: &[u8]| pem.windows(marker.len()).any(|w| w == marker);
+    if encrypted(b"-----BEGIN ENCRYPTED PRIVATE KEY-----") || encrypted(b"Proc-Type: 4,ENCRYPTED") {
+        return Err(LockError::TlsConfig {
+            message: "the client key in tlsCertificateKeyFile is encrypted, and no \
+                      tlsCertificateKeyFilePassword is given"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 /// With TLS on, certificates checked and no CA named, trust `pem` (Node's

@@ -222,7 +222,8 @@ impl fmt::Display for LockError {
             LockError::UnsupportedOption { option } => write!(
                 f,
                 "unsupported_connection_option: the lock cannot reproduce the connection setting \
-                 {option}; give the lock its own `uri` option (see the README, \"Connection settings\")"
+                 {option} of its connection string; take it out of the lock's `uri` option (or \
+                 MONGODB_URI) (see the README, \"Connection settings\")"
             ),
             LockError::TlsConfig { message } => write!(f, "TLS settings cannot be used: {message}"),
             LockError::ServerVersion { message } => write!(
