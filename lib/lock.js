@@ -189,6 +189,7 @@ function holdingOf (lock, lockId) {
 /** Records a new holding from an acquire's reply, and starts what comes with it. */
 function hold (lock, store, name, reply) {
   const state = own(lock)
+  const now = performance.now()
   const holding = {
     tracked: true,
     id: reply.lockId,
@@ -196,9 +197,9 @@ function hold (lock, store, name, reply) {
     store,
     // Lease end on the server's clock, and on this process's monotonic clock.
     expire: reply.expire,
-    leaseEnd: performance.now() + (reply.expire - reply.timeAcquired),
+    leaseEnd: now + (reply.expire - reply.timeAcquired),
     // When the acquire's reply came, on the monotonic clock (holdAtLeast counts from it).
-    acquiredAt: performance.now(),
+    acquiredAt: now,
     // The reason, once the holding is known to be lost ('lost' was emitted).
     lost: null,
     // A release got no reply: the next one explains a document already gone.

@@ -33,7 +33,7 @@ function waitOptions (options) {
  * (so `await using held = await lock.hold()` works where Node has `using`).
  */
 async function hold (lock, options, { scopedOptions = false } = {}) {
-  // lock.hold(options) takes the wait's options only; withLock's were checked by its Lock.
+  // lock.hold(options) takes the wait's options only; withLock's were checked by scopedLock.
   if (!scopedOptions) check.warnUnknown(check.optionsObject(options), check.POLL_OPTION_KEYS, 'hold option')
   await lock.pollAcquire(waitOptions(options))
   const controller = new AbortController()
