@@ -146,29 +146,16 @@ async function launch (binary, port, { username, password, database }) {
     `--setup-password=${password}`
   ]
   fs.mkdirSync(path.join(dir, 'data'))
-  const { child, shutdown, exited, exitCode, spawnError, readLog, logTail } = startSupervised(logPath, binary, args)
-  const deadline = Date.now() + 60000
+  const { child, shutdown, untilReady } = startSupervised(logPath, binary, args)
   const listening = `Listening on TCP ${HOST}:${port}`
-  for (;;) {
-    if (spawnError()) throw new Error(`cannot start the FerretDB supervisor: ${spawnError().message}`)
-    const text = readLog()
-    if (text.includes(listening)) break
-    if (/address already in use/.test(text)) {
-      await shutdown()
-      fs.rmSync(dir, { recursive: true, force: true })
-      throw Object.assign(new Error(`FerretDB: port ${port} is taken`), { portTaken: true })
-    }
-    if (exited()) throw new Error(`FerretDB exited before it was ready (exit ${await exitCode}); see ${logPath}${logTail()}`)
-    if (Date.now() > deadline) {
-      const err = new Error(`FerretDB did not listen on ${HOST}:${port} within 60s; its log${logTail()}`)
-      await shutdown()
-      throw err
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  // The test process may exit without stop(): the closed stdin then ends the server.
-  child.unref()
-  child.stdin.unref()
+  await untilReady({
+    name: 'FerretDB',
+    port,
+    dir,
+    timeoutMs: 60000,
+    waited: `did not listen on ${HOST}:${port}`,
+    isReady: () => fs.existsSync(logPath) && fs.readFileSync(logPath, 'utf8').includes(listening)
+  })
   return {
     host: HOST,
     port,

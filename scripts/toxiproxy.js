@@ -180,39 +180,59 @@ function startSupervised (logPath, binary, args) {
     const text = readLog().trim()
     return text ? `:\n${text.split('\n').slice(-3).join('\n')}` : ''
   }
-  return { child, shutdown, exited: () => exited, exitCode, spawnError: () => spawnError, readLog, logTail }
+  /**
+   * Waits until `isReady()` (polled every 20 ms), then lets the process that
+   * started the server exit without stopping it (the closed stdin ends it).
+   * Fails when the supervisor cannot start, the server exits, its port is
+   * taken (`portTaken`: the caller tries another; `dir` is removed) or
+   * `timeoutMs` passes (`waited`: what did not happen, for the message).
+   */
+  async function untilReady ({ name, port, dir, timeoutMs, isReady, waited }) {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      if (spawnError) throw new Error(`cannot start the ${name} supervisor: ${spawnError.message}`)
+      if (exited) throw new Error(`${name} exited before it was ready (exit ${await exitCode}); see ${logPath}${logTail()}`)
+      // A server whose port is taken logs it (Toxiproxy then keeps running).
+      if (/address already in use/.test(readLog())) {
+        await shutdown()
+        fs.rmSync(dir, { recursive: true, force: true })
+        throw Object.assign(new Error(`${name}: port ${port} is taken`), { portTaken: true })
+      }
+      if (await isReady()) break
+      if (Date.now() > deadline) {
+        const err = new Error(`${name} ${waited} within ${timeoutMs / 1000}s; its log${logTail()}`)
+        await shutdown()
+        throw err
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    child.unref()
+    child.stdin.unref()
+  }
+  return { child, shutdown, untilReady }
 }
 
 async function launch (binary, port) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdl-toxiproxy-'))
   const logPath = path.join(dir, 'toxiproxy.log')
   const apiUrl = `http://${HOST}:${port}`
-  const { child, shutdown, exited, exitCode, spawnError, readLog, logTail } = startSupervised(logPath, binary, ['-host', HOST, '-port', String(port)])
-  const deadline = Date.now() + 30000
-  for (;;) {
-    if (spawnError()) throw new Error(`cannot start the Toxiproxy supervisor: ${spawnError().message}`)
-    if (exited()) throw new Error(`Toxiproxy exited before it was ready (exit ${await exitCode}); see ${logPath}${logTail()}`)
-    // When its API port is taken, toxiproxy-server logs it and keeps running.
-    if (/address already in use/.test(readLog())) {
-      await shutdown()
-      fs.rmSync(dir, { recursive: true, force: true })
-      throw Object.assign(new Error(`Toxiproxy: port ${port} is taken`), { portTaken: true })
+  const { child, shutdown, untilReady } = startSupervised(logPath, binary, ['-host', HOST, '-port', String(port)])
+  await untilReady({
+    name: 'Toxiproxy',
+    port,
+    dir,
+    timeoutMs: 30000,
+    waited: `did not answer on ${apiUrl}`,
+    isReady: async () => {
+      try {
+        const res = await fetch(`${apiUrl}/version`, { signal: AbortSignal.timeout(1000) })
+        const body = await res.json()
+        return res.ok && body.version === VERSION
+      } catch {
+        return false
+      }
     }
-    try {
-      const res = await fetch(`${apiUrl}/version`, { signal: AbortSignal.timeout(1000) })
-      const body = await res.json()
-      if (res.ok && body.version === VERSION) break
-    } catch {}
-    if (Date.now() > deadline) {
-      const err = new Error(`Toxiproxy did not answer on ${apiUrl} within 30s; its log${logTail()}`)
-      await shutdown()
-      throw err
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  // The test process may exit without stop(): the closed stdin then ends the server.
-  child.unref()
-  child.stdin.unref()
+  })
 
   return {
     apiUrl,
