@@ -168,6 +168,17 @@ declare namespace Lock {
      * boolean: `ERR_INVALID_OPTION`.
      */
     fair?: boolean
+    /**
+     * Wake-ups across processes. `true` (default): a waiter whose holder is
+     * a process of this package on the same host is woken within a round
+     * trip of the release, and does not ask the server again until then (or
+     * until the holder's lease ends); waiters elsewhere, and waiters on a
+     * 0.0.x or 1.1 holder, poll every `pollInterval` ms. Every process
+     * listens on one loopback TCP port per collection (see
+     * docs/waiting.md). `false`: this Lock neither listens nor watches; it
+     * polls as 1.1 did. Not a boolean: `ERR_INVALID_OPTION`.
+     */
+    wakeUps?: boolean
   }
 
   /**

@@ -302,25 +302,29 @@ async function acquireOnce (lock, pinned, signal) {
     await store.release(reply.lockId, name, reply.expire, false)
     throw errors.aborted(signal)
   }
-  if (!reply.acquired) return { acquired: false, store, name, holderExpiresIn: reply.holderExpiresIn }
+  if (!reply.acquired) return { acquired: false, store, name, holderExpiresIn: reply.holderExpiresIn, watch: reply.holder }
   hold(lock, store, name, reply)
   return { acquired: true }
 }
 
-// Jitter added to every pause, at most this much (or a tenth of the pause):
-// many waiters do not all come back in the same millisecond.
-const MAX_JITTER_MS = 25
-
 /**
- * How long to pause before the next try: `pollInterval`, or less when the
- * holder's lease ends sooner (server clock), so that a dead holder's lock is
- * taken right at its expiry; plus jitter.
+ * The pause before the next try (see lib/wait.js): until a wake-up from the
+ * holding `attempt` found (the holder, or for a fair waiter the waiter just
+ * ahead), at the latest when that holding's lease ends (server clock: a dead
+ * holder's lock is taken right at its expiry), when the wait ends, or when a
+ * fair waiter's registration needs renewing; polling where no wake-up can
+ * come. A holding that already woke this wait once and is still there is
+ * not watched again (it ended here but not on the server: a release with no
+ * answer, say): polled.
  */
-function pauseFor (pollInterval, holderExpiresIn) {
-  const until = holderExpiresIn === undefined || holderExpiresIn === null
-    ? pollInterval
-    : Math.min(pollInterval, Math.max(0, holderExpiresIn) + 1)
-  return until + Math.random() * Math.min(MAX_JITTER_MS, pollInterval / 10)
+function pausePlan (attempt, pollInterval, giveUpAt, queue, lastGone) {
+  const expiresIn = attempt.holderExpiresIn
+  let until = expiresIn === undefined || expiresIn === null ? Infinity : Math.max(0, expiresIn) + 1
+  until = Math.min(until, giveUpAt - performance.now())
+  if (queue) until = Math.min(until, queue.renewIn())
+  const watch = attempt.watch && attempt.watch.id !== lastGone ? attempt.watch : null
+  // Nothing to watch and no expiry known: the fallback tick bounds it.
+  return { until: until === Infinity ? pollInterval : until, watch, pollInterval }
 }
 
 /** The native acquire, stopped in the core when `signal` fires. */
@@ -343,18 +347,26 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
   // Checked before joining a queue, so that a holder never waits behind itself.
   if (lock.lockId) throw errors.alreadyAcquired()
   check.storedName(lock.name)
+  const limit = maxAttempts === undefined ? check.probeMaxAttempts(lock.probeMaxAttempts) : maxAttempts
+  const pollInterval = check.pollInterval(lock.pollInterval)
+  // The wait's bound, as in 0.0.x: `limit` tries `pollInterval` apart. How
+  // many tries fit in it depends on the wake-ups; the bound does not.
+  const giveUpAt = limit === Infinity ? Infinity : performance.now() + (limit - 1) * pollInterval
   // One store for the whole wait: if its connection closes, the wait ends.
   const store = await wait.abortable(resolveStore(lock[kState].where), signal)
   const queue = lock[kState].where.fair ? await wait.joinQueue(store, check.storedName(lock.name), lock.pollInterval, signal) : null
   if (queue) emit(lock, 'queued', queue.ticket())
+  let lastGone = null
   try {
     for (let attempts = 1; ; attempts++) {
-      // Fair: only the head of the queue tries; the others wait their turn.
+      // Fair: only the head of the queue tries; the others watch the waiter
+      // just ahead of them (woken when it leaves the queue).
       let attempt
       try {
-        attempt = !queue || await queue.isHead()
+        const place = queue ? await queue.place() : { head: true }
+        attempt = place.head
           ? await acquireOnce(lock, store, signal)
-          : { acquired: false, name: queue.name }
+          : { acquired: false, name: queue.name, holderExpiresIn: place.aheadExpiresIn, watch: place.ahead, waiting: true }
       } catch (error) {
         // A wait without end rides out a server that is away (a restart, a
         // cut connection): it tries again next poll. Any other wait ends.
@@ -363,15 +375,15 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
         attempt = { acquired: false, name: check.storedName(lock.name) }
       }
       if (attempt.acquired) return true
-      const limit = maxAttempts === undefined ? check.probeMaxAttempts(lock.probeMaxAttempts) : maxAttempts
-      log('%s: try %d of %s: %s', attempt.name, attempts, limit, queue && !attempt.holderExpiresIn ? 'waiting for its turn' : `held${attempt.holderExpiresIn ? ` for ${Math.round(attempt.holderExpiresIn)} ms more` : ''}`)
-      if (attempts >= limit) {
+      log('%s: try %d%s: %s', attempt.name, attempts, limit === Infinity ? '' : ` (of about ${limit})`, attempt.waiting ? 'waiting for its turn' : `held${attempt.holderExpiresIn ? ` for ${Math.round(attempt.holderExpiresIn)} ms more` : ''}`)
+      if (performance.now() >= giveUpAt) {
         emit(lock, 'timeout')
         throw errors.pollTimeout(lock.name)
       }
       // Closed while the attempt ran: no pause, the wait is over.
       if (store.closed) throw errors.connectionClosed()
-      await wait.pause(store, attempt.name, pauseFor(check.pollInterval(lock.pollInterval), attempt.holderExpiresIn), signal)
+      const how = await wait.pause(store, attempt.name, pausePlan(attempt, pollInterval, giveUpAt, queue, lastGone), signal)
+      if (how === 'gone') lastGone = attempt.watch.id
       if (store.closed) throw errors.connectionClosed()
       if (queue) await queue.keepRegistered()
     }
@@ -453,8 +465,14 @@ async function releaseOnce (lock, lockId, holding) {
   // after a holdAtLeast release, when the lease ends (a timer that keeps
   // nothing alive).
   if (keepFor <= 0) wait.wake(store, name)
-  else if (!reply.timedOut) setTimeout(wait.wake, keepFor, store, name).unref()
+  else if (!reply.timedOut) setTimeout(boundPassed, keepFor, store, name, lockId).unref()
   return reply.timedOut
+}
+
+/** A holdAtLeast bound passed: waiters here and in other processes try now. */
+function boundPassed (store, name, lockId) {
+  wait.wake(store, name)
+  if (!store.closed) store.ended(lockId).catch(() => {})
 }
 
 /**

@@ -98,6 +98,7 @@ function storeOptions (options, into = {}) {
   into.writeConcern = writeConcern(options.writeConcern)
   into.fencing = optionalBoolean(options.fencing, 'fencing', false)
   into.fair = optionalBoolean(options.fair, 'fair', false)
+  into.wakeUps = optionalBoolean(options.wakeUps, 'wakeUps', true)
   return into
 }
 
@@ -144,7 +145,7 @@ function holdAtLeast (value, leaseMs) {
 // The options each call knows (index.d.ts): any other key is ignored, as in
 // 0.0.x, with a warning once per key and process (a mistyped `fiar: true`
 // would otherwise go unnoticed).
-const STORE_OPTION_KEYS = ['uri', 'connection', 'collection', 'ttl', 'history', 'owner', 'writeConcern', 'fencing', 'fair']
+const STORE_OPTION_KEYS = ['uri', 'connection', 'collection', 'ttl', 'history', 'owner', 'writeConcern', 'fencing', 'fair', 'wakeUps']
 const LOCK_OPTION_KEYS = ['timeout', 'pollInterval', 'keepAlive', 'maxHoldTime', 'holdAtLeast', ...STORE_OPTION_KEYS]
 const POLL_OPTION_KEYS = ['maxAttempts', 'signal']
 const UNKNOWN_OPTION_WARNING = 'MDL_UNKNOWN_OPTION'

@@ -13,7 +13,7 @@
 const RECENT = 16
 const recent = []
 
-const FIELDS = ['uri', 'connection', 'collection', 'ttl', 'history', 'owner', 'fencing', 'fair']
+const FIELDS = ['uri', 'connection', 'collection', 'ttl', 'history', 'owner', 'fencing', 'fair', 'wakeUps']
 
 function sameWriteConcern (a, b) {
   if (a === b) return true
@@ -41,7 +41,8 @@ function make (opts) {
       owner: opts.owner,
       writeConcern: opts.writeConcern && Object.freeze({ ...opts.writeConcern }),
       fencing: opts.fencing,
-      fair: opts.fair
+      fair: opts.fair,
+      wakeUps: opts.wakeUps
     }),
     keepAlive: opts.keepAlive,
     maxHoldTime: opts.maxHoldTime,

@@ -81,6 +81,20 @@ class Store {
     return this.native.leave(ticket)
   }
 
+  /**
+   * Waits for the holding `at` (`{ id, host, wakeUp }`) to end in the
+   * process holding it: `'gone'`, `'broken'`, `'unreachable'`, `'closed'`
+   * or `'aborted'` (the abort switch `abortSwitch` was flipped).
+   */
+  watch (at, abortSwitch) {
+    return this.native.watch(at, abortSwitch)
+  }
+
+  /** The holding `lockId` of this process ended outside a release: its watchers try now. */
+  ended (lockId) {
+    return this.native.ended(lockId)
+  }
+
   /** Every lock document, by name, at most `limit` (operators). */
   list (limit) {
     return this.native.list(limit).then(noting)
@@ -144,7 +158,7 @@ function settingsForLog (target) {
 
 /** What tells stores of one connection apart: the lock's own store options. */
 function optionsKey (options) {
-  return JSON.stringify([options.collection, options.ttl, options.history || null, options.owner || null, options.writeConcern || null, Boolean(options.fencing), Boolean(options.fair)])
+  return JSON.stringify([options.collection, options.ttl, options.history || null, options.owner || null, options.writeConcern || null, Boolean(options.fencing), Boolean(options.fair), options.wakeUps !== false])
 }
 
 /** The store for `where` ({ client, dbName }) and the lock's collection options. */
@@ -157,7 +171,8 @@ function storeFor (where, options) {
     holder: { host: HOST, pid: process.pid, owner: options.owner },
     writeConcern: options.writeConcern,
     fencing: options.fencing,
-    fair: options.fair
+    fair: options.fair,
+    wakeUps: options.wakeUps !== false
   }
   const clientKey = specKey(target.client)
   const key = [clientKey, target.dbName || '', optionsKey(options)].join('\u0000')

@@ -1,10 +1,15 @@
 'use strict'
-// Waiting for a lock: pauses between acquire attempts that end early when
-// the name is released in this process (local handoff), when the store
-// closes, or when the caller's AbortSignal fires. A pause only exists while
-// a call the application awaits is running.
+// Waiting for a lock: the pause between two tries. A pause ends at the first
+// of: a wake-up (the holding it waits on ended in another process: see
+// src/listener.rs), a release in this process (local handoff), the holder's
+// expiry, the end of the wait, and, where no wake-up can come, the fallback
+// tick (`pollInterval`). It also ends when the store closes, and rejects
+// when the caller's AbortSignal fires. A pause only exists while a call the
+// application awaits is running.
 const { performance } = require('perf_hooks')
+const native = require('./native')
 const errors = require('./errors')
+const { log } = require('./log')
 
 // Waiters in this process, per lock collection and name: a release wakes
 // every local waiter on that name, whatever other options their Locks have.
@@ -18,16 +23,35 @@ function waitersOf (store, name) {
   return set
 }
 
+// Jitter added to every fallback tick, at most this much (or a tenth of
+// the interval): many pollers do not all come back in the same millisecond.
+const MAX_JITTER_MS = 25
+
+/** The fallback tick: `pollInterval` plus jitter. */
+function tick (pollInterval) {
+  return pollInterval + Math.random() * Math.min(MAX_JITTER_MS, pollInterval / 10)
+}
+
 /**
- * Sleeps `ms`, or less if `wake(store, name)` or `wakeAll(store)` comes
- * first; rejects with an AbortError when `signal` fires.
+ * Pauses until the next try is worth making (see the top of this file).
+ * `plan`: `{ until, watch, pollInterval }`, where `until` (ms from now) is
+ * the latest the pause may last (the holder's expiry, the end of the wait),
+ * `watch` the holding to watch (`{ id, host, wakeUp }` from the core, or
+ * nothing) and `pollInterval` the fallback tick. Resolves with `'gone'`
+ * after a wake-up, `'woken'` after a local release, `'timer'` otherwise;
+ * rejects with an AbortError when `signal` fires.
  */
-function pause (store, name, ms, signal) {
+function pause (store, name, plan, signal) {
   return new Promise((resolve, reject) => {
     if (signal && signal.aborted) return reject(errors.aborted(signal))
     const set = waitersOf(store, name)
+    const startedAt = performance.now()
+    let timer = null
+    let watching = null // the abort switch of the watch under way
     const done = (settle, value) => {
+      if (!set.has(entry)) return
       clearTimeout(timer)
+      if (watching !== null) native.abort(watching)
       set.delete(entry)
       const byName = waiters.get(store.handoffKey)
       if (set.size === 0 && byName && byName.get(name) === set) {
@@ -37,11 +61,33 @@ function pause (store, name, ms, signal) {
       if (signal) signal.removeEventListener('abort', onAbort)
       settle(value)
     }
-    const entry = { wake: () => done(resolve), store }
+    const entry = { wake: () => done(resolve, 'woken'), store }
     const onAbort = () => done(reject, errors.aborted(signal))
-    const timer = setTimeout(entry.wake, ms)
+    const arm = (ms) => {
+      clearTimeout(timer)
+      timer = setTimeout(() => done(resolve, 'timer'), Math.max(0, ms))
+    }
     set.add(entry)
     if (signal) signal.addEventListener('abort', onAbort, { once: true })
+    if (!plan.watch || !plan.watch.wakeUp) return arm(Math.min(plan.until, tick(plan.pollInterval)))
+    // Wake-ups: no tick while the watch stands, only the expiry and the end.
+    arm(plan.until)
+    watching = native.abortSwitch()
+    const id = watching
+    store.watch(plan.watch, id).then((how) => {
+      native.releaseAbortSwitch(id)
+      if (watching === id) watching = null
+      if (how === 'gone' || how === 'closed') return done(resolve, how === 'gone' ? 'gone' : 'woken')
+      if (how === 'aborted') return
+      // No wake-up will come (another host, the holder's process is gone,
+      // a connection cut): back to the fallback tick, counted from the start.
+      log('%s: no wake-up from its holder (%s): polling every %d ms', name, how, plan.pollInterval)
+      const left = plan.until - (performance.now() - startedAt)
+      arm(Math.min(left, tick(plan.pollInterval) - (performance.now() - startedAt)))
+    }, () => {
+      native.releaseAbortSwitch(id)
+      arm(0)
+    })
   })
 }
 
@@ -93,11 +139,14 @@ async function joinQueue (store, name, pollInterval, signal) {
     name,
     /** The waiter's ticket number: its place in arrival order. */
     ticket: () => ticket.number,
-    async isHead () {
+    /** `{ head: true }`, or `{ head: false, ahead, aheadExpiresIn }`: the registration to watch. */
+    async place () {
       const reply = await store.isHead(name, ticket)
       if (reply.error) throw errors.fromFailure(reply.error)
-      return reply.yes
+      return { head: reply.yes, ahead: reply.ahead, aheadExpiresIn: reply.aheadExpiresIn }
     },
+    /** Ms until the registration must be renewed. */
+    renewIn: () => Math.max(0, lease / 2 - (performance.now() - renewedAt)),
     async keepRegistered () {
       if (performance.now() - renewedAt < lease / 2) return
       const reply = await store.refresh(ticket, lease)
@@ -112,4 +161,4 @@ async function joinQueue (store, name, pollInterval, signal) {
   }
 }
 
-module.exports = { pause, wake, wakeAll, abortable, joinQueue }
+module.exports = { pause, tick, wake, wakeAll, abortable, joinQueue }

@@ -74,7 +74,28 @@ pub struct AcquireReply {
     /// When not acquired: ms until the current holder's lease ends (server
     /// clock), when known; a waiter can come back right then.
     pub holder_expires_in: Option<f64>,
+    /// When not acquired: the holding to watch for its end (`watch`).
+    pub holder: Option<WatchInfo>,
     pub error: Option<Failure>,
+}
+
+/// A holding a waiter can watch (see listener.rs): its document's `_id`
+/// (hex), and the host and wake-up listener of the process holding it.
+#[napi(object)]
+pub struct WatchInfo {
+    pub id: String,
+    pub host: Option<String>,
+    pub wake_up: Option<String>,
+}
+
+impl From<protocol::WatchPoint> for WatchInfo {
+    fn from(at: protocol::WatchPoint) -> Self {
+        WatchInfo {
+            id: at.id.to_hex(),
+            host: at.host,
+            wake_up: at.wake_up,
+        }
+    }
 }
 
 /// One lock document, for operators (`list`).
@@ -112,6 +133,10 @@ pub struct QueueReply {
     pub ticket: Option<QueueTicket>,
     /// `isHead`: the ticket is at the head; `refresh`: the registration was still there.
     pub yes: bool,
+    /// `isHead`, when not at the head: the registration just ahead (to
+    /// watch), and ms until it runs out (server clock).
+    pub ahead: Option<WatchInfo>,
+    pub ahead_expires_in: Option<f64>,
     pub error: Option<Failure>,
 }
 
@@ -508,23 +533,77 @@ impl LockStore {
                     number: t.number as f64,
                 }),
                 yes: true,
+                ahead: None,
+                ahead_expires_in: None,
                 error: None,
             },
-            Err(err) => QueueReply {
-                ticket: None,
-                yes: false,
-                error: failed(err),
-            },
+            Err(err) => queue_reply(Err(err)),
         }
     }
 
-    /// Whether `t` is at the head of the queue of `name`.
+    /// Whether `t` is at the head of the queue of `name`; if not, the
+    /// registration just ahead of it.
     #[napi]
     pub async fn is_head(&self, name: String, t: QueueTicket) -> QueueReply {
         let outcome = self
-            .with_locks(move |locks| async move { locks.is_head(&name, ticket(&t)?).await })
+            .with_locks(move |locks| async move { locks.place(&name, ticket(&t)?).await })
             .await;
-        queue_reply(outcome)
+        match outcome {
+            Ok(protocol::Place::Behind {
+                ahead,
+                expires_in_ms,
+            }) => QueueReply {
+                ticket: None,
+                yes: false,
+                ahead: Some(ahead.into()),
+                ahead_expires_in: Some(expires_in_ms as f64),
+                error: None,
+            },
+            Ok(protocol::Place::Head) => queue_reply(Ok(true)),
+            Err(err) => queue_reply(Err(err)),
+        }
+    }
+
+    /// Waits until the holding `at` ends in the process holding it, as far
+    /// as a wake-up tells: `gone` (try now), `broken` or `unreachable` (no
+    /// wake-up will come: poll), `closed` (this store closed) or `aborted`
+    /// (`abort`, a switch from `abortSwitch()`, was flipped).
+    #[napi]
+    pub async fn watch(&self, at: WatchInfo, abort: Option<u32>) -> String {
+        let woken = self
+            .with_locks(move |locks| async move {
+                let at = protocol::WatchPoint {
+                    id: lock_id(&at.id)?,
+                    host: at.host,
+                    wake_up: at.wake_up,
+                };
+                let abort = abort.and_then(crate::abort::get);
+                Ok(match abort {
+                    Some(abort) => tokio::select! {
+                        woken = locks.watch(&at) => woken.as_str(),
+                        () = abort.aborted() => "aborted",
+                    },
+                    None => locks.watch(&at).await.as_str(),
+                })
+            })
+            .await;
+        match woken {
+            Ok(woken) => woken.to_string(),
+            Err(LockError::ConnectionClosed) => "closed".to_string(),
+            Err(_) => "unreachable".to_string(),
+        }
+    }
+
+    /// The holding `lock_id` (hex) of this process ended outside a release
+    /// (its `holdAtLeast` bound passed): waiters watching it try now.
+    #[napi]
+    pub async fn ended(&self, lock_id: String) {
+        let _ = self
+            .with_locks(move |locks| async move {
+                locks.ended(self::lock_id(&lock_id)?);
+                Ok(())
+            })
+            .await;
     }
 
     /// Keeps `t`'s registration alive for `lease_ms` more.
@@ -637,17 +716,16 @@ impl LockStore {
 }
 
 fn queue_reply(outcome: Result<bool, LockError>) -> QueueReply {
-    match outcome {
-        Ok(yes) => QueueReply {
-            ticket: None,
-            yes,
-            error: None,
-        },
-        Err(err) => QueueReply {
-            ticket: None,
-            yes: false,
-            error: failed(err),
-        },
+    let (yes, error) = match outcome {
+        Ok(yes) => (yes, None),
+        Err(err) => (false, failed(err)),
+    };
+    QueueReply {
+        ticket: None,
+        yes,
+        ahead: None,
+        ahead_expires_in: None,
+        error,
     }
 }
 
@@ -665,9 +743,13 @@ fn acquire_reply(outcome: Result<protocol::Outcome, LockError>) -> AcquireReply 
                 ended: r.ended_ms as f64,
             }),
             holder_expires_in: None,
+            holder: None,
             error: None,
         },
-        Ok(protocol::Outcome::Held { expires_in_ms }) => AcquireReply {
+        Ok(protocol::Outcome::Held {
+            expires_in_ms,
+            holder,
+        }) => AcquireReply {
             acquired: false,
             lock_id: None,
             time_acquired: None,
@@ -675,6 +757,7 @@ fn acquire_reply(outcome: Result<protocol::Outcome, LockError>) -> AcquireReply 
             fencing_token: None,
             replaced: None,
             holder_expires_in: expires_in_ms.map(|ms| ms as f64),
+            holder: holder.map(WatchInfo::from),
             error: None,
         },
         Err(err) => AcquireReply {
@@ -685,6 +768,7 @@ fn acquire_reply(outcome: Result<protocol::Outcome, LockError>) -> AcquireReply 
             fencing_token: None,
             replaced: None,
             holder_expires_in: None,
+            holder: None,
             error: failed(err),
         },
     }

@@ -4,6 +4,7 @@
 //! - [`client_options`]: the settings a lock connects with, under the lock's own policy;
 //! - [`connection`]: one shared `Client` per set of settings, command counters;
 //! - [`clock`]: the server's clock as seen from this process;
+//! - [`listener`]: the wake-up listener (a holding's end, told to waiters in other processes);
 //! - [`error`]: errors with context and stable codes;
 //! - [`notes`]: one-line notes for the application's debug log;
 //! - [`abort`]: aborting a call under way;
@@ -17,6 +18,7 @@ pub mod client_options;
 pub mod clock;
 pub mod connection;
 pub mod error;
+pub mod listener;
 pub mod notes;
 pub mod pause_points;
 pub mod protocol;

@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 
-use super::{expiry, first_write_error, stored_time, validate_name, Locks, LostReason, HOLDER};
+use super::{
+    expiry, first_write_error, stored_time, validate_name, Locks, LostReason, WatchPoint, HOLDER,
+    WAKE_UP,
+};
 use crate::abort::Abort;
 use crate::error::{LockError, Result, DUPLICATE_KEY};
 use crate::pause_points;
@@ -75,20 +78,25 @@ enum Mode<'a> {
 }
 
 /// What one acquire attempt came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Acquired(Acquired),
     /// Someone else holds the lock; its lease ends in this many ms (server
-    /// clock) when known, so that a waiter can come back right then.
+    /// clock) when known, so that a waiter can come back right then, and
+    /// the holding a waiter may watch for its end (see `listener.rs`).
     Held {
         expires_in_ms: Option<i64>,
+        holder: Option<WatchPoint>,
     },
 }
 
 /// What a look at the holder after a duplicate key found.
 enum Holder {
     /// Live and respected: the lock is taken, for this many ms more.
-    Live { expires_in_ms: Option<i64> },
+    Live {
+        expires_in_ms: Option<i64>,
+        holder: Option<WatchPoint>,
+    },
     /// Gone, or removed just now: insert again.
     Gone(Option<Replaced>),
 }
@@ -148,9 +156,10 @@ impl Locks {
         abort: Option<&Abort>,
     ) -> Result<Outcome> {
         let in_flight = Mutex::new(None);
+        let registered = Mutex::new(Vec::new());
         let work = self.bounded(
             operation,
-            self.take_inner(name, timeout_ms, mode, &in_flight),
+            self.take_inner(name, timeout_ms, mode, &in_flight, &registered),
         );
         let result = match abort {
             Some(abort) => tokio::select! {
@@ -160,6 +169,19 @@ impl Locks {
             None => work.await,
         };
         let unanswered = in_flight.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // Every document registered with the wake-up listener but not held
+        // now ends there: its watchers try again (see `listener.rs`).
+        if let Some(listener) = &self.listener {
+            let held = match &result {
+                Ok(Outcome::Acquired(acquired)) => Some(acquired.lock_id),
+                _ => None,
+            };
+            for id in registered.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                if Some(id) != held {
+                    listener.ended(id);
+                }
+            }
+        }
         match (result, unanswered) {
             (Err(LockError::Aborted), Some(insert)) => {
                 self.withdraw_later(insert);
@@ -182,6 +204,7 @@ impl Locks {
         timeout_ms: i64,
         mode: Mode<'_>,
         in_flight: &Mutex<Option<InFlight>>,
+        registered: &Mutex<Vec<ObjectId>>,
     ) -> Result<Outcome> {
         validate_name(name)?;
         if !self.indexes_ensured() {
@@ -212,7 +235,18 @@ impl Locks {
                 lock.insert(FORCED_FROM, lock_id);
             }
             if let Some(holder) = &self.holder {
-                lock.insert(HOLDER, holder.to_document());
+                let mut holder = holder.to_document();
+                // Registered before the insert is sent: a waiter that reads
+                // this document can watch it at once.
+                if let Some(listener) = &self.listener {
+                    listener.holding(acquired.lock_id);
+                    registered
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(acquired.lock_id);
+                    holder.insert(WAKE_UP, listener.endpoint());
+                }
+                lock.insert(HOLDER, holder);
             }
             let twin_id = ObjectId::new();
             let twin = doc! {
@@ -275,6 +309,7 @@ impl Locks {
                             let _ = self.delete_exact(doc! { "_id": acquired.lock_id }).await;
                             Ok(Outcome::Held {
                                 expires_in_ms: None,
+                                holder: None,
                             })
                         }
                         Ok(Some(token)) => Ok(Outcome::Acquired(Acquired {
@@ -284,6 +319,7 @@ impl Locks {
                         // The lock was lost before it had a token: not acquired.
                         Ok(None) => Ok(Outcome::Held {
                             expires_in_ms: None,
+                            holder: None,
                         }),
                         // No answer: the lock is withdrawn in the background (`take`).
                         Err(e) if e.is_network() => Err(e),
@@ -295,7 +331,15 @@ impl Locks {
                     };
                 }
                 Inserted::Taken => match self.look_at_holder(name, mode).await? {
-                    Holder::Live { expires_in_ms } => return Ok(Outcome::Held { expires_in_ms }),
+                    Holder::Live {
+                        expires_in_ms,
+                        holder,
+                    } => {
+                        return Ok(Outcome::Held {
+                            expires_in_ms,
+                            holder,
+                        })
+                    }
                     Holder::Gone(None) => {}
                     Holder::Gone(removed) => replaced = removed,
                 },
@@ -338,6 +382,7 @@ impl Locks {
         // Others kept winning the races for this name: report it as taken.
         Ok(Outcome::Held {
             expires_in_ms: None,
+            holder: None,
         })
     }
 
@@ -365,6 +410,7 @@ impl Locks {
             // Not a document a lock wrote: respect it, whatever the mode.
             return Ok(Holder::Live {
                 expires_in_ms: None,
+                holder: None,
             });
         };
         let expire_ms = stored_time(&holder, "expire");
@@ -384,6 +430,7 @@ impl Locks {
             (Mode::Respect { .. }, expire) => {
                 return Ok(Holder::Live {
                     expires_in_ms: expire.map(|e| e - now),
+                    holder: Some(WatchPoint::of(id, &holder)),
                 })
             }
             (Mode::Force, _) => (doc! { "_id": id }, LostReason::Forced, now),

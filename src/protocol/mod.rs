@@ -30,18 +30,19 @@ mod queue;
 mod release;
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Bson, Document};
+use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
 use mongodb::Collection;
 
 use crate::client_options::{self, ClientSpec};
 use crate::connection::{self, Shared};
 use crate::error::{LockError, Result};
+use crate::listener::{Listener, Woken};
 use crate::notes;
 
 pub use acquire::{Acquired, Outcome, Replaced, FORCED_FROM};
 pub use history::DEFAULT_HISTORY_COLLECTION;
 pub use index::IndexReport;
-pub use queue::Ticket;
+pub use queue::{Place, Ticket};
 pub use release::{Ended, Holding, Renewed};
 
 /// The collection of the 0.0.x package's mongoose model `DistributedLock`.
@@ -66,6 +67,9 @@ pub struct Target {
     pub fencing: Option<bool>,
     /// Fair waiting on (waiters queue in `<collection>_queue`).
     pub fair: Option<bool>,
+    /// Wake-ups on (default): this process's holdings can be watched by
+    /// waiters in other processes (see `listener.rs`).
+    pub wake_ups: Option<bool>,
 }
 
 impl Target {
@@ -79,6 +83,33 @@ impl Target {
 /// The field of a lock document that says who holds it (`{ host, pid,
 /// owner }`); 0.0.x ignores fields it does not know.
 pub const HOLDER: &str = "holder";
+
+/// The field of `holder` (and of a queue ticket) that names the wake-up
+/// listener of the process that wrote it, `"<port>:<key>"`.
+pub const WAKE_UP: &str = "wakeUp";
+
+/// A holding a waiter can watch: its document's `_id`, and where the
+/// process that holds it listens, when it does (1.1 and 0.0.x do not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchPoint {
+    pub id: ObjectId,
+    pub host: Option<String>,
+    pub wake_up: Option<String>,
+}
+
+impl WatchPoint {
+    /// The watch point of document `id`, from its `holder` field (a lock)
+    /// or its own fields (a queue ticket).
+    pub fn of(id: ObjectId, doc: &Document) -> WatchPoint {
+        let from = doc.get_document(HOLDER).unwrap_or(doc);
+        let text = |field: &str| from.get_str(field).ok().map(str::to_string);
+        WatchPoint {
+            id,
+            host: text("host"),
+            wake_up: text(WAKE_UP),
+        }
+    }
+}
 
 /// Who holds a lock: the process, and the application's label for it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -293,6 +324,9 @@ pub struct Locks {
     fencing: Option<Collection<Document>>,
     /// Where fair waiters queue, when fair waiting is on.
     queue: Option<Collection<Document>>,
+    /// This process's wake-up listener for the collection, when wake-ups
+    /// are on and a listener could start.
+    listener: Option<std::sync::Arc<Listener>>,
 }
 
 impl Locks {
@@ -338,6 +372,12 @@ impl Locks {
             .fair
             .unwrap_or(false)
             .then(|| beside(queue::queue_collection_name(&coll.namespace().coll)));
+        let listener = match &target.holder {
+            Some(holder) if target.wake_ups.unwrap_or(true) => {
+                crate::listener::of(&shared, &namespace, &holder.host).await
+            }
+            _ => None,
+        };
         Ok(Locks {
             ttl: target.ttl.unwrap_or(true),
             shared,
@@ -348,7 +388,30 @@ impl Locks {
             write_concern: concern.to_document(),
             fencing,
             queue,
+            listener,
         })
+    }
+
+    /// Waits until the holding `at` ends in the process that holds it, as
+    /// far as a wake-up can tell (see `listener.rs`): `Unreachable` at once
+    /// where none can come (wake-ups off, another host, an old holder).
+    pub async fn watch(&self, at: &WatchPoint) -> Woken {
+        match (&self.listener, &at.host, &at.wake_up) {
+            (Some(listener), Some(host), Some(wake_up)) => {
+                listener.watch(host, wake_up, at.id).await
+            }
+            _ if self.is_closed() => Woken::Closed,
+            _ => Woken::Unreachable,
+        }
+    }
+
+    /// The holding `id` of this process ended outside a release or an
+    /// acquire (a lease lost, a `holdAtLeast` bound reached): its watchers
+    /// are told.
+    pub fn ended(&self, id: ObjectId) {
+        if let Some(listener) = &self.listener {
+            listener.ended(id);
+        }
     }
 
     /// Whether the client these locks use was closed (they cannot be used again).

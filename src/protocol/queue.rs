@@ -16,7 +16,7 @@
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 
-use super::{expiry, validate_name, Locks};
+use super::{expiry, validate_name, Locks, WatchPoint, WAKE_UP};
 use crate::error::{LockError, Result, DUPLICATE_KEY};
 
 /// How often a registration is retried after bouncing off a newer one.
@@ -25,6 +25,20 @@ const TICKET_ATTEMPTS: usize = 16;
 /// The queue collection of a lock collection.
 pub fn queue_collection_name(lock_collection: &str) -> String {
     format!("{lock_collection}_queue")
+}
+
+/// Where a waiter stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// At the head: it may try the lock.
+    Head,
+    /// Behind another live registration: the one just ahead of it, which a
+    /// waiter watches (etcd's waiters watch their predecessor's key the same
+    /// way), and when that registration runs out (ms, server clock).
+    Behind {
+        ahead: WatchPoint,
+        expires_in_ms: i64,
+    },
 }
 
 /// A waiter's place in the queue.
@@ -53,13 +67,23 @@ impl Locks {
             for _ in 0..TICKET_ATTEMPTS {
                 let now = self.now_ms().await?;
                 let id = ObjectId::new();
-                let entry = doc! {
+                let mut entry = doc! {
                     "_id": id,
                     "name": name,
                     "ticket": number,
                     "expire": DateTime::from_millis(expiry(now, lease_ms)?),
                 };
-                match queue.insert_one(entry).await {
+                // The waiter behind this one watches this registration.
+                if let (Some(listener), Some(holder)) = (&self.listener, &self.holder) {
+                    listener.holding(id);
+                    entry.insert("host", &holder.host);
+                    entry.insert(WAKE_UP, listener.endpoint());
+                }
+                let inserted = queue.insert_one(entry).await;
+                if inserted.is_err() {
+                    self.ended(id);
+                }
+                match inserted {
                     Ok(_) => return Ok(Ticket { id, number }),
                     Err(e) => {
                         let err = LockError::driver("insert", e);
@@ -97,28 +121,45 @@ impl Locks {
             .unwrap_or(0))
     }
 
-    /// Whether `ticket` is at the head of the queue of `name`: no live
-    /// registration has a lower ticket. Expired registrations ahead of it
-    /// (waiters that died) are removed on the way, by exact `_id`.
-    pub async fn is_head(&self, name: &str, ticket: Ticket) -> Result<bool> {
+    /// Where `ticket` stands in the queue of `name`: at the head when no
+    /// live registration has a lower ticket. Expired registrations ahead of
+    /// it (waiters that died) are removed on the way, by exact `_id`.
+    pub async fn place(&self, name: &str, ticket: Ticket) -> Result<Place> {
         self.bounded("queue", async {
             let queue = self.queue()?;
             let ahead: Vec<Document> = queue
                 .find(doc! { "name": name, "ticket": { "$lt": ticket.number } })
-                .projection(doc! { "_id": 1, "expire": 1 })
+                .projection(doc! { "_id": 1, "expire": 1, "ticket": 1, "host": 1, WAKE_UP: 1 })
                 .await
                 .map_err(|e| LockError::driver("find", e))?
                 .try_collect()
                 .await
                 .map_err(|e| LockError::driver("find", e))?;
             if ahead.is_empty() {
-                return Ok(true);
+                return Ok(Place::Head);
             }
             let now = self.now_ms().await?;
-            let mut live = false;
+            // The live registration just ahead: the highest ticket below ours.
+            let mut just_ahead: Option<(i64, Place)> = None;
             for entry in &ahead {
                 match super::stored_time(entry, "expire") {
-                    Some(expire) if expire > now => live = true,
+                    Some(expire) if expire > now => {
+                        let number = entry
+                            .get("ticket")
+                            .and_then(super::whole_number)
+                            .unwrap_or(0);
+                        if just_ahead.as_ref().is_none_or(|(n, _)| number > *n) {
+                            let id = match entry.get("_id") {
+                                Some(Bson::ObjectId(id)) => *id,
+                                _ => ObjectId::from_bytes([0; 12]),
+                            };
+                            let place = Place::Behind {
+                                ahead: WatchPoint::of(id, entry),
+                                expires_in_ms: expire - now,
+                            };
+                            just_ahead = Some((number, place));
+                        }
+                    }
                     _ => {
                         let filter = doc! {
                             "_id": entry.get("_id").cloned().unwrap_or(Bson::Null),
@@ -128,7 +169,7 @@ impl Locks {
                     }
                 }
             }
-            Ok(!live)
+            Ok(just_ahead.map_or(Place::Head, |(_, place)| place))
         })
         .await
     }
@@ -145,21 +186,30 @@ impl Locks {
                 .await
                 .map_err(|e| LockError::driver("update", e))?
                 .matched_count;
+            // Run out: the waiter joins again, so this ticket is over.
+            if matched == 0 {
+                self.ended(ticket.id);
+            }
             Ok(matched == 1)
         })
         .await
     }
 
     /// Leaves the queue (got the lock, gave up, or was aborted).
+    /// The waiter behind it is told once the delete is acknowledged.
     pub async fn leave(&self, ticket: Ticket) -> Result<()> {
-        self.bounded("queue", async {
-            self.queue()?
-                .delete_one(doc! { "_id": ticket.id })
-                .await
-                .map(|_| ())
-                .map_err(|e| LockError::driver("delete", e))
-        })
-        .await
+        let left = self
+            .bounded("queue", async {
+                self.queue()?
+                    .delete_one(doc! { "_id": ticket.id })
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| LockError::driver("delete", e))
+            })
+            .await;
+        // Even unanswered: the waiter behind checks its place, no more.
+        self.ended(ticket.id);
+        left
     }
 
     /// The unique index on `{ name, ticket }` of the queue collection.

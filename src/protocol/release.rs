@@ -61,29 +61,38 @@ impl Locks {
     /// a document already gone is our earlier release's doing, unless it is
     /// still there past its lease (expired) or a forced acquire marked the
     /// new holder as taken from us.
+    ///
+    /// Once the server answered, the holding's watchers in other processes
+    /// are told (see `listener.rs`); a release with no answer tells them
+    /// nothing, since the document may still be there.
     pub async fn release(&self, holding: Holding<'_>, retry: bool) -> Result<Ended> {
-        self.bounded("release", async {
-            let now = self.now_ms().await?;
-            let filter = doc! {
-                "_id": holding.lock_id,
-                "expire": { "$gt": DateTime::from_millis(now) },
-            };
-            if self.delete_exact(filter).await? == 1 {
-                return Ok(Ended::InTime);
-            }
-            let holder = self.holder(holding.name).await?;
-            let reason = explain(&holding, holder.as_ref(), now);
-            let still_ours = holder
-                .as_ref()
-                .is_some_and(|h| h.get("_id") == Some(&Bson::ObjectId(holding.lock_id)));
-            // Retried: gone, and not forced out, means our earlier release did it.
-            Ok(if retry && !still_ours && reason != LostReason::Forced {
-                Ended::InTime
-            } else {
-                Ended::Lost(reason)
+        let ended = self
+            .bounded("release", async {
+                let now = self.now_ms().await?;
+                let filter = doc! {
+                    "_id": holding.lock_id,
+                    "expire": { "$gt": DateTime::from_millis(now) },
+                };
+                if self.delete_exact(filter).await? == 1 {
+                    return Ok(Ended::InTime);
+                }
+                let holder = self.holder(holding.name).await?;
+                let reason = explain(&holding, holder.as_ref(), now);
+                let still_ours = holder
+                    .as_ref()
+                    .is_some_and(|h| h.get("_id") == Some(&Bson::ObjectId(holding.lock_id)));
+                // Retried: gone, and not forced out, means our earlier release did it.
+                Ok(if retry && !still_ours && reason != LostReason::Forced {
+                    Ended::InTime
+                } else {
+                    Ended::Lost(reason)
+                })
             })
-        })
-        .await
+            .await;
+        if ended.is_ok() {
+            self.ended(holding.lock_id);
+        }
+        ended
     }
 
     /// Renews `holding`'s lease to `lease_ms` from now (server clock), if it
@@ -100,27 +109,33 @@ impl Locks {
         let bound = bound_ms.map_or(self.shared.operation_timeout, |ms| {
             std::time::Duration::from_millis(ms.max(1) as u64)
         });
-        self.bounded_by("extend", bound, async {
-            let now = self.now_ms().await?;
-            let expire_ms = expiry(now, lease_ms)?;
-            let margin = EXTEND_MARGIN_MS.min(lease_ms / 4);
-            let filter = doc! {
-                "_id": holding.lock_id,
-                "expire": { "$gt": DateTime::from_millis(now.saturating_add(margin)) },
-            };
-            let update = doc! { "$set": { "expire": DateTime::from_millis(expire_ms) } };
-            let matched = self
-                .coll
-                .update_one(filter, update)
-                .await
-                .map_err(|e| LockError::driver("update", e))?
-                .matched_count;
-            if matched == 1 {
-                return Ok(Renewed::Extended { expire_ms });
-            }
-            Ok(Renewed::Lost(self.why_lost(&holding, now).await?))
-        })
-        .await
+        let renewed = self
+            .bounded_by("extend", bound, async {
+                let now = self.now_ms().await?;
+                let expire_ms = expiry(now, lease_ms)?;
+                let margin = EXTEND_MARGIN_MS.min(lease_ms / 4);
+                let filter = doc! {
+                    "_id": holding.lock_id,
+                    "expire": { "$gt": DateTime::from_millis(now.saturating_add(margin)) },
+                };
+                let update = doc! { "$set": { "expire": DateTime::from_millis(expire_ms) } };
+                let matched = self
+                    .coll
+                    .update_one(filter, update)
+                    .await
+                    .map_err(|e| LockError::driver("update", e))?
+                    .matched_count;
+                if matched == 1 {
+                    return Ok(Renewed::Extended { expire_ms });
+                }
+                Ok(Renewed::Lost(self.why_lost(&holding, now).await?))
+            })
+            .await;
+        // Lost: whoever waits on it may try now.
+        if let Ok(Renewed::Lost(_)) = renewed {
+            self.ended(holding.lock_id);
+        }
+        renewed
     }
 
     /// Why `holding`'s document no longer answers to it, from who holds the

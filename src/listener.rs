@@ -1,0 +1,446 @@
+//! The wake-up listener: how a waiter in another process learns, within a
+//! round trip, that the holding it waits on has ended.
+//!
+//! One listener per process and collection (per shared client). It serves a
+//! TCP endpoint on the loopback interface, written into every lock document
+//! and queue ticket this process inserts (`holder.wakeUp`, `"<port>:<key>"`).
+//! A waiter that found the name taken asks the holder's listener to *watch*
+//! that document's `_id`; the holder's listener answers `GONE` when the
+//! holding ends here (released, lost, ticket left), or at once if it is not
+//! held here any more. The holder registers a document's `_id` *before* the
+//! insert is sent and ends it only *after* the delete is acknowledged, so a
+//! release between a waiter's failed try and its watch is never missed: the
+//! watch then comes back `GONE` at once.
+//!
+//! Nothing here decides ownership: a wake-up only makes a waiter try now. A
+//! lost one costs the waiter its fallback (the holder's expiry or its poll
+//! interval), a spurious one costs one try. Waiters on other hosts, and
+//! holders that never signal (0.0.x, or 1.1 and older: no `wakeUp` field),
+//! are polled as before. FerretDB's tailable cursors re-run their query
+//! every 10 ms while they wait, so a watch on the server itself would cost a
+//! server a core per few dozen idle waiters; this costs it nothing.
+//!
+//! Wire format, one line each way, ASCII:
+//! waiter → holder `HELLO <key>` once, then `WATCH <24 hex>` per `_id`;
+//! holder → waiter `GONE <24 hex>`, or `BAD` (another process's port) and close.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use mongodb::bson::oid::ObjectId;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::connection::Shared;
+use crate::notes;
+
+/// A line longer than this ends the connection (none of ours comes close).
+const MAX_LINE: u64 = 64;
+/// How long a new connection may take to say who it is looking for.
+const HELLO_WITHIN: Duration = Duration::from_secs(5);
+/// How long connecting to a holder's listener may take.
+const CONNECT_WITHIN: Duration = Duration::from_secs(1);
+/// `_id`s one connection may watch at once; more ends it (a waiter watches
+/// one `_id` per waiting call).
+const MAX_WATCHES_PER_CONNECTION: usize = 100_000;
+
+/// How a watch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woken {
+    /// The holding ended (or was not held there any more): try now.
+    Gone,
+    /// The connection to the holder's listener broke: no wake-up will come.
+    Broken,
+    /// The holder's listener cannot be reached from here (another host, no
+    /// such listener, another process on its port).
+    Unreachable,
+    /// This process's client closed.
+    Closed,
+}
+
+impl Woken {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Woken::Gone => "gone",
+            Woken::Broken => "broken",
+            Woken::Unreachable => "unreachable",
+            Woken::Closed => "closed",
+        }
+    }
+}
+
+/// Who is told when a holding of this process ends.
+enum Watcher {
+    /// A connection from a waiter's listener, by connection number.
+    Remote(u64, mpsc::UnboundedSender<String>),
+    /// A waiter in this process watching its own listener's holding.
+    Local(oneshot::Sender<Woken>),
+}
+
+/// One wake-up listener.
+pub struct Listener {
+    /// The host name written beside the endpoint (`holder.host`).
+    host: String,
+    /// `"<port>:<key>"`.
+    endpoint: String,
+    key: String,
+    shared: Arc<Shared>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Documents (locks, queue tickets) held by this process, and who to
+    /// tell when each ends.
+    held: HashMap<ObjectId, Vec<Watcher>>,
+    /// Connections to other listeners, by endpoint, while they have watches.
+    peers: HashMap<String, Arc<Peer>>,
+    next_connection: u64,
+}
+
+/// A connection to another process's listener.
+struct Peer {
+    /// Lines to send.
+    send: mpsc::UnboundedSender<String>,
+    /// Watches under way on this connection, by `_id`; `None` once the
+    /// connection ended (a watch then needs a new one).
+    waiting: Mutex<Option<HashMap<ObjectId, Vec<oneshot::Sender<Woken>>>>>,
+}
+
+impl Peer {
+    fn waiting(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<HashMap<ObjectId, Vec<oneshot::Sender<Woken>>>>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn alive(&self) -> bool {
+        self.waiting().is_some()
+    }
+}
+
+type Slot = Arc<tokio::sync::OnceCell<Option<Arc<Listener>>>>;
+static LISTENERS: LazyLock<Mutex<HashMap<String, Slot>>> = LazyLock::new(Default::default);
+
+/// The listener of `namespace` on `shared`'s client, started on first use;
+/// `None` where none can be started (no loopback interface: waiters are
+/// then polled, as before).
+pub async fn of(shared: &Arc<Shared>, namespace: &str, host: &str) -> Option<Arc<Listener>> {
+    let key = format!("{:p}\u{0}{namespace}", Arc::as_ptr(shared));
+    let slot = {
+        let mut all = LISTENERS.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|_, slot| match slot.get() {
+            Some(Some(listener)) => !listener.shared.is_closed(),
+            _ => true,
+        });
+        all.entry(key).or_default().clone()
+    };
+    slot.get_or_init(|| start(Arc::clone(shared), host.to_string()))
+        .await
+        .clone()
+}
+
+async fn start(shared: Arc<Shared>, host: String) -> Option<Arc<Listener>> {
+    let socket = match TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await {
+        Ok(socket) => socket,
+        Err(e) => {
+            notes::note_once(format!(
+                "no wake-up listener ({e}): waiters in other processes poll"
+            ));
+            return None;
+        }
+    };
+    let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+    let key = ObjectId::new().to_hex();
+    let listener = Arc::new(Listener {
+        host,
+        endpoint: format!("{port}:{key}"),
+        key,
+        shared,
+        state: Mutex::default(),
+    });
+    let serving = Arc::clone(&listener);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = serving.serve(socket) => {}
+            _ = serving.shared.closing() => {}
+        }
+        serving.close();
+    });
+    Some(listener)
+}
+
+impl Listener {
+    /// `"<port>:<key>"`, for the `wakeUp` field of this process's documents.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `id` is about to be inserted by this process: watches of it wait
+    /// until [`ended`](Self::ended).
+    pub fn holding(&self, id: ObjectId) {
+        self.state().held.entry(id).or_default();
+    }
+
+    /// The holding `id` ended here (its delete was acknowledged, it was
+    /// lost, or its insert failed): every watcher of it is told.
+    pub fn ended(&self, id: ObjectId) {
+        let watchers = self.state().held.remove(&id).unwrap_or_default();
+        let line = format!("GONE {}\n", id.to_hex());
+        for watcher in watchers {
+            match watcher {
+                Watcher::Remote(_, send) => {
+                    let _ = send.send(line.clone());
+                }
+                Watcher::Local(tell) => {
+                    let _ = tell.send(Woken::Gone);
+                }
+            }
+        }
+    }
+
+    /// Waits until the holding `id`, held by the process whose listener is
+    /// `wake_up` on `host`, ends there (or cannot be watched from here).
+    pub async fn watch(&self, host: &str, wake_up: &str, id: ObjectId) -> Woken {
+        if self.shared.is_closed() {
+            return Woken::Closed;
+        }
+        let (tell, told) = oneshot::channel();
+        if wake_up == self.endpoint && host == self.host {
+            let mut state = self.state();
+            match state.held.get_mut(&id) {
+                Some(watchers) => watchers.push(Watcher::Local(tell)),
+                None => return Woken::Gone,
+            }
+        } else {
+            let Some(port) = self.reachable(host, wake_up) else {
+                return Woken::Unreachable;
+            };
+            let Some(peer) = self.peer(wake_up, port).await else {
+                return Woken::Unreachable;
+            };
+            {
+                let mut waiting = peer.waiting();
+                let Some(waiting) = waiting.as_mut() else {
+                    return Woken::Broken;
+                };
+                let list = waiting.entry(id).or_default();
+                // Watches given up (their waiter stopped waiting) go.
+                list.retain(|tell| !tell.is_closed());
+                list.push(tell);
+            }
+            // Sent for every watch: the holder counts one per connection.
+            if peer.send.send(format!("WATCH {}\n", id.to_hex())).is_err() {
+                return Woken::Broken;
+            }
+        }
+        tokio::select! {
+            woken = told => woken.unwrap_or(Woken::Broken),
+            _ = self.shared.closing() => Woken::Closed,
+        }
+    }
+
+    /// The port to reach `wake_up` on, when it is a listener on this host.
+    fn reachable(&self, host: &str, wake_up: &str) -> Option<u16> {
+        let (port, key) = wake_up.split_once(':')?;
+        let well_formed =
+            !key.is_empty() && key.len() <= 24 && key.bytes().all(|b| b.is_ascii_hexdigit());
+        (host == self.host && well_formed)
+            .then(|| port.parse().ok())
+            .flatten()
+    }
+
+    /// The connection to the listener `wake_up`, opened if need be.
+    async fn peer(&self, wake_up: &str, port: u16) -> Option<Arc<Peer>> {
+        if let Some(peer) = self.state().peers.get(wake_up) {
+            if peer.alive() {
+                return Some(Arc::clone(peer));
+            }
+        }
+        let key = wake_up.split_once(':')?.1.to_string();
+        let connect = TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+        let stream = match tokio::time::timeout(CONNECT_WITHIN, connect).await {
+            Ok(Ok(stream)) => stream,
+            _ => return None,
+        };
+        let _ = stream.set_nodelay(true);
+        let (read, mut write) = stream.into_split();
+        let (send, mut outgoing) = mpsc::unbounded_channel::<String>();
+        let _ = send.send(format!("HELLO {key}\n"));
+        let peer = Arc::new(Peer {
+            send,
+            waiting: Mutex::new(Some(HashMap::new())),
+        });
+        {
+            let mut state = self.state();
+            // Another watch connected first: use its connection.
+            if let Some(existing) = state.peers.get(wake_up) {
+                if existing.alive() {
+                    return Some(Arc::clone(existing));
+                }
+            }
+            state.peers.retain(|_, peer| peer.alive());
+            state.peers.insert(wake_up.to_string(), Arc::clone(&peer));
+        }
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = async {
+                    while let Some(line) = outgoing.recv().await {
+                        if write.write_all(line.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                } => {}
+                _ = shared.closing() => {}
+            }
+        });
+        let reading = Arc::clone(&peer);
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            let ended = tokio::select! {
+                ended = reading.read(read) => ended,
+                _ = shared.closing() => Woken::Closed,
+            };
+            let waiting = reading.waiting().take().unwrap_or_default();
+            for tell in waiting.into_values().flatten() {
+                let _ = tell.send(ended);
+            }
+        });
+        Some(peer)
+    }
+
+    /// Serves waiters' connections until the socket fails.
+    async fn serve(self: &Arc<Self>, socket: TcpListener) {
+        loop {
+            let Ok((stream, _)) = socket.accept().await else {
+                return;
+            };
+            let _ = stream.set_nodelay(true);
+            let number = {
+                let mut state = self.state();
+                state.next_connection += 1;
+                state.next_connection
+            };
+            let this = Arc::clone(self);
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = this.answer(stream, number) => {}
+                    _ = this.shared.closing() => {}
+                }
+            });
+        }
+    }
+
+    /// One waiter's connection: `HELLO`, then watches answered with `GONE`.
+    async fn answer(&self, stream: TcpStream, number: u64) {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read.take(u64::MAX));
+        let hello = tokio::time::timeout(HELLO_WITHIN, read_line(&mut lines)).await;
+        if hello.ok().flatten().as_deref() != Some(&format!("HELLO {}", self.key)) {
+            let _ = write.write_all(b"BAD\n").await;
+            return;
+        }
+        let (send, mut outgoing) = mpsc::unbounded_channel::<String>();
+        let writing = async {
+            while let Some(line) = outgoing.recv().await {
+                if write.write_all(line.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        };
+        let reading = async {
+            let mut watches = 0usize;
+            while let Some(line) = read_line(&mut lines).await {
+                let Some(id) = line
+                    .strip_prefix("WATCH ")
+                    .and_then(|h| ObjectId::parse_str(h).ok())
+                else {
+                    return;
+                };
+                watches += 1;
+                if watches > MAX_WATCHES_PER_CONNECTION {
+                    return;
+                }
+                let mut state = self.state();
+                match state.held.get_mut(&id) {
+                    Some(watchers) => {
+                        let known = watchers
+                            .iter()
+                            .any(|w| matches!(w, Watcher::Remote(n, _) if *n == number));
+                        if !known {
+                            watchers.push(Watcher::Remote(number, send.clone()));
+                        }
+                    }
+                    None => {
+                        let _ = send.send(format!("GONE {}\n", id.to_hex()));
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            _ = writing => {}
+            _ = reading => {}
+        }
+    }
+
+    /// The client closed: every watch of this process's holdings, and every
+    /// connection, ends (their tasks select on the closing too).
+    fn close(&self) {
+        let mut state = self.state();
+        state.held.clear();
+        state.peers.clear();
+    }
+}
+
+impl Peer {
+    /// Reads `GONE` lines until the connection ends; says how it ended.
+    async fn read(&self, read: tokio::net::tcp::OwnedReadHalf) -> Woken {
+        let mut lines = BufReader::new(read.take(u64::MAX));
+        while let Some(line) = read_line(&mut lines).await {
+            if line == "BAD" {
+                return Woken::Unreachable;
+            }
+            let Some(id) = line
+                .strip_prefix("GONE ")
+                .and_then(|h| ObjectId::parse_str(h).ok())
+            else {
+                return Woken::Broken;
+            };
+            let told = self
+                .waiting()
+                .as_mut()
+                .and_then(|waiting| waiting.remove(&id))
+                .unwrap_or_default();
+            for tell in told {
+                let _ = tell.send(Woken::Gone);
+            }
+        }
+        Woken::Broken
+    }
+}
+
+/// One line (without its newline), or `None` at the end, on an error or
+/// past [`MAX_LINE`] bytes.
+async fn read_line(
+    lines: &mut BufReader<tokio::io::Take<tokio::net::tcp::OwnedReadHalf>>,
+) -> Option<String> {
+    let mut line = String::new();
+    lines.get_mut().set_limit(MAX_LINE);
+    match lines.read_line(&mut line).await {
+        Ok(0) | Err(_) => None,
+        Ok(_) if !line.ends_with('\n') => None,
+        Ok(_) => Some(line.trim_end().to_string()),
+    }
+}
