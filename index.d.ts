@@ -60,8 +60,10 @@ declare namespace Lock {
      */
     timeout?: number
     /**
-     * Pause (ms) between the tries of `pollAcquire`. Default 500; a falsy
-     * value takes the default (0.0.x). At most 2³¹−1.
+     * Pause (ms) between the tries of `pollAcquire` where no wake-up can
+     * come (see {@link LockOptions.wakeUps}), and the unit of its bound
+     * (`maxAttempts`). Default 500; a falsy value takes the default
+     * (0.0.x). At most 2³¹−1.
      */
     pollInterval?: number
     /**
@@ -157,12 +159,12 @@ declare namespace Lock {
      * A waiter takes a ticket by an insert into a unique index on
      * `{ name, ticket }` in `<collection>_queue` (2 round trips; then
      * 'queued' with the ticket), and tries only while it is at the head of
-     * the queue (1 `find` per try); the others pause `pollInterval` ms. Its
+     * the queue (1 `find` per try); the others wait for the waiter just
+     * ahead of them to leave (a wake-up; else every `pollInterval` ms). Its
      * registration lasts max(2000 ms, 4 × `pollInterval`) and is renewed
      * while it waits, so a waiter that dies leaves the queue when it
      * expires; a wait that ends (lock taken, aborted, timed out, failed)
-     * leaves at once (1 `delete`). `maxAttempts` counts every try, at the
-     * head or not. Plain `acquire()` and `forceAcquire()` are not queued
+     * leaves at once (1 `delete`). Plain `acquire()` and `forceAcquire()` are not queued
      * (0.0.1's behaviour), nor are Locks without `fair`; exclusion never
      * depends on the queue. Default `false` (0.0.1's unfair polling); not a
      * boolean: `ERR_INVALID_OPTION`.
@@ -254,10 +256,11 @@ declare namespace Lock {
   /** Options of `pollAcquire([options])`. */
   interface PollAcquireOptions {
     /**
-     * Tries at most this many times (≥ 1), at most `pollInterval` ms apart
-     * (sooner when the holder's lease ends sooner); `Infinity` waits until
-     * the lock is taken. Default: the instance's `probeMaxAttempts`
-     * (0.0.x's bound).
+     * Bounds the wait (≥ 1): it gives up once (`maxAttempts` − 1) ×
+     * `pollInterval` ms have passed and a try then fails, so `1` tries once;
+     * as many tries, `pollInterval` ms apart, as 0.0.x made in that time
+     * when polling. `Infinity` waits until the lock is taken. Default: the
+     * instance's `probeMaxAttempts` (0.0.x's bound).
      */
     maxAttempts?: number
     /**
@@ -552,9 +555,9 @@ declare namespace Lock {
     timeAquired: number | null
     /** The lease, ms (0.0.x). A change applies from the next call. */
     timeout: number
-    /** Pause between `pollAcquire` tries, ms (0.0.x). */
+    /** Pause between `pollAcquire` tries where no wake-up can come, and the unit of its bound, ms (0.0.x). */
     pollInterval: number
-    /** Tries `pollAcquire` makes by default: `timeout / pollInterval + 2`, computed at construction (0.0.x). */
+    /** `pollAcquire`'s default bound, in tries `pollInterval` apart: `timeout / pollInterval + 2`, computed at construction (0.0.x). */
     probeMaxAttempts: number
     /**
      * With `fencing: true`: the current holding's fencing token, a whole
@@ -574,14 +577,17 @@ declare namespace Lock {
     acquire(callback: Callback<boolean>): void
 
     /**
-     * Tries until taken (`true`) or `maxAttempts` tries are used up: then
+     * Waits until taken (`true`) or the bound of `maxAttempts` passes: then
      * 'timeout' and `ERR_POLL_TIMEOUT` (a callback gets `(err, false)`).
-     * Between tries it pauses `pollInterval` ms, or until the holder's lease
-     * ends if that is sooner (server clock, read by the failed try), plus a
-     * jitter of at most 25 ms or a tenth of `pollInterval`: a crashed
-     * holder's lock is taken right at its expiry. A release of the same name
-     * in this process (by a Lock with the same connection settings, database
-     * and collection, whatever its other options) wakes the wait at once.
+     * Between tries it pauses until a wake-up (the holder, a process of this
+     * package on this host, released it: see {@link LockOptions.wakeUps}),
+     * a release of the same name in this process (by a Lock with the same
+     * connection settings, database and collection, whatever its other
+     * options), or the holder's expiry (server clock, read by the failed
+     * try: a crashed holder's lock is taken right at its expiry), whichever
+     * comes first; where no wake-up can come, it also tries every
+     * `pollInterval` ms, plus a jitter of at most 25 ms or a tenth of
+     * `pollInterval`.
      * With `fair: true`, waiters of every process queue and only the head of
      * the queue tries ('queued' gives the ticket; see {@link LockOptions.fair}).
      */

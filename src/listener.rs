@@ -132,9 +132,12 @@ pub async fn of(shared: &Arc<Shared>, namespace: &str, host: &str) -> Option<Arc
     let key = format!("{:p}\u{0}{namespace}", Arc::as_ptr(shared));
     let slot = {
         let mut all = LISTENERS.lock().unwrap_or_else(|p| p.into_inner());
+        // Closed clients' listeners go, and so do failed starts: a client
+        // opened later (maybe at the same address) tries again.
         all.retain(|_, slot| match slot.get() {
             Some(Some(listener)) => !listener.shared.is_closed(),
-            _ => true,
+            Some(None) => false,
+            None => true,
         });
         all.entry(key).or_default().clone()
     };
