@@ -447,3 +447,134 @@ async fn read_line(
         Ok(_) => Some(line.trim_end().to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_options::ClientSpec;
+
+    /// Two listeners of one process (two collections), as two processes
+    /// would have: no server is needed, the client is never used.
+    async fn pair(uri: &str) -> (Arc<Shared>, Arc<Listener>, Arc<Listener>) {
+        let shared = crate::connection::shared(&ClientSpec::from_uri(uri))
+            .await
+            .unwrap();
+        let holder = of(&shared, "db.holder", "here").await.unwrap();
+        let waiter = of(&shared, "db.waiter", "here").await.unwrap();
+        (shared, holder, waiter)
+    }
+
+    #[tokio::test]
+    async fn a_watch_ends_when_the_holding_ends_and_not_before() {
+        let (_, holder, waiter) = pair("mongodb://127.0.0.1:9/?appName=listener1").await;
+        let id = ObjectId::new();
+        holder.holding(id);
+        let watch = waiter.watch("here", holder.endpoint(), id);
+        tokio::pin!(watch);
+        // Still held: the watch waits.
+        let early = tokio::time::timeout(Duration::from_millis(200), &mut watch).await;
+        assert!(early.is_err(), "woken before the holding ended");
+        holder.ended(id);
+        assert_eq!(watch.await, Woken::Gone);
+    }
+
+    #[tokio::test]
+    async fn a_watch_of_a_holding_already_ended_returns_at_once() {
+        // The lost-wake-up race: released between the waiter's try and its watch.
+        let (_, holder, waiter) = pair("mongodb://127.0.0.1:9/?appName=listener2").await;
+        let id = ObjectId::new();
+        holder.holding(id);
+        holder.ended(id);
+        assert_eq!(
+            waiter.watch("here", holder.endpoint(), id).await,
+            Woken::Gone
+        );
+        // In its own process too.
+        assert_eq!(
+            holder.watch("here", holder.endpoint(), id).await,
+            Woken::Gone
+        );
+    }
+
+    #[tokio::test]
+    async fn the_end_of_one_holding_wakes_only_its_watchers() {
+        let (_, holder, waiter) = pair("mongodb://127.0.0.1:9/?appName=listener3").await;
+        let (a, b) = (ObjectId::new(), ObjectId::new());
+        holder.holding(a);
+        holder.holding(b);
+        let watch_b = waiter.watch("here", holder.endpoint(), b);
+        tokio::pin!(watch_b);
+        let watch_a = waiter.watch("here", holder.endpoint(), a);
+        tokio::pin!(watch_a);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), &mut watch_b)
+                .await
+                .is_err()
+        );
+        holder.ended(a);
+        assert_eq!(watch_a.await, Woken::Gone);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), &mut watch_b)
+                .await
+                .is_err()
+        );
+        holder.ended(b);
+        assert_eq!(watch_b.await, Woken::Gone);
+    }
+
+    #[tokio::test]
+    async fn another_host_another_key_or_no_listener_is_unreachable() {
+        let (_, holder, waiter) = pair("mongodb://127.0.0.1:9/?appName=listener4").await;
+        let id = ObjectId::new();
+        holder.holding(id);
+        assert_eq!(
+            waiter.watch("elsewhere", holder.endpoint(), id).await,
+            Woken::Unreachable
+        );
+        let port = holder.endpoint().split(':').next().unwrap();
+        let wrong_key = format!("{port}:{}", ObjectId::new().to_hex());
+        assert_eq!(
+            waiter.watch("here", &wrong_key, id).await,
+            Woken::Unreachable
+        );
+        assert_eq!(
+            waiter.watch("here", "not an endpoint", id).await,
+            Woken::Unreachable
+        );
+        // A port nobody listens on (the discard port, closed on test machines).
+        let nobody = format!("9:{}", ObjectId::new().to_hex());
+        assert_eq!(waiter.watch("here", &nobody, id).await, Woken::Unreachable);
+    }
+
+    #[tokio::test]
+    async fn a_closed_holder_breaks_its_watches_and_a_closed_waiter_ends_them() {
+        let holder_spec = ClientSpec::from_uri("mongodb://127.0.0.1:9/?appName=listener5");
+        let waiter_spec = ClientSpec::from_uri("mongodb://127.0.0.1:9/?appName=listener6");
+        let holder_client = crate::connection::shared(&holder_spec).await.unwrap();
+        let waiter_client = crate::connection::shared(&waiter_spec).await.unwrap();
+        let holder = of(&holder_client, "db.c", "here").await.unwrap();
+        let waiter = of(&waiter_client, "db.c", "here").await.unwrap();
+        let id = ObjectId::new();
+        holder.holding(id);
+        let watch = waiter.watch("here", holder.endpoint(), id);
+        tokio::pin!(watch);
+        assert!(tokio::time::timeout(Duration::from_millis(100), &mut watch)
+            .await
+            .is_err());
+        crate::connection::close(&holder_spec).await;
+        assert_eq!(watch.await, Woken::Broken);
+        // A new client of the same settings gets a new listener.
+        let reopened = crate::connection::shared(&holder_spec).await.unwrap();
+        let again = of(&reopened, "db.c", "here").await.unwrap();
+        assert_ne!(again.endpoint(), holder.endpoint());
+        again.holding(id);
+        let watch = waiter.watch("here", again.endpoint(), id);
+        tokio::pin!(watch);
+        assert!(tokio::time::timeout(Duration::from_millis(100), &mut watch)
+            .await
+            .is_err());
+        crate::connection::close(&waiter_spec).await;
+        assert_eq!(watch.await, Woken::Closed);
+        crate::connection::close(&holder_spec).await;
+    }
+}
