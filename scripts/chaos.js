@@ -7,7 +7,7 @@
 // is ignored: the server must be killed and restarted) behind a Toxiproxy
 // proxy, and P worker processes (scripts/chaos-worker.js) that loop over K
 // names: pollAcquire (fencing: true, keepAlive: true, timeout 1500 ms,
-// pollInterval 50 ms), a write at the start and at the end of a 10-100 ms
+// pollInterval 500 ms: handoffs ride on wake-ups), a write at the start and at the end of a 10-100 ms
 // holding, release. The shared resource those writes go to is this process
 // (over IPC): it accepts a write only if its fencing token is at least the
 // highest token it has accepted for the name, and refuses older ones (stale:
@@ -51,7 +51,9 @@ const { startToxiproxy, freePort } = require('./toxiproxy')
 
 // The lock's settings in the workers, and the connection string's bounds.
 const TIMEOUT_MS = 1500
-const POLL_INTERVAL_MS = 50
+// Long enough that handoffs ride on wake-ups (src/listener.rs), not polls:
+// a poll comes only where no wake-up can (a holder killed or cut off).
+const POLL_INTERVAL_MS = 500
 const SOCKET_TIMEOUT_MS = 1000
 const CONNECT_TIMEOUT_MS = 1000
 const SELECTION_TIMEOUT_MS = 1500
