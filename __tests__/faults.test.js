@@ -117,3 +117,48 @@ test('a holder killed with SIGKILL leaves a lock others take once its timeout ha
     await raw.close()
   }
 })
+
+test('wake-up connections cut: the waiter polls, watches again, gets the lock, never two holders; later waits are woken again', async () => {
+  const native = require('../lib/native')
+  const DB = freshDb('faults_wakeups')
+  const uri = uriFor(DB)
+  const raw = await rawDb(DB)
+  const holder = await lockWorker('native', uri)
+  try {
+    // A waiter in this process, polling every 300 ms only where no wake-up can come.
+    const waiter = Lock('cut', { uri, pollInterval: 300, timeout: 20000 })
+    expect((await holder.call('acquire', 'cut', 'cut', { timeout: 20000 })).value).toBe(true)
+    native.resetCommandCounts()
+    const waiting = waiter.pollAcquire({ maxAttempts: Infinity })
+    // Watching its holder: one failed try, then no other while it holds.
+    await waitFor(() => native.openWakeUpWatches() === 1)
+    expect(native.commandCounts().insert).toBe(1)
+    expect(native.cutWakeUps()).toBe(true)
+    // Cut off from its holder, the waiter polls: a try while it is still held
+    // (then it watches again, on a new connection).
+    await waitFor(() => (native.commandCounts().insert || 0) >= 2)
+    const released = await holder.call('release', 'cut')
+    expect(released.value).toBe(false) // released in time: it still held the lock until then
+    expect(await waiting).toBe(true)
+    const doc = await raw.db.collection('distributedlocks').findOne({ name: 'cut' })
+    expect(doc._id.toHexString()).toBe(waiter.lockId)
+    await waiter.release()
+
+    // The next wait connects again and is woken, long before its first poll.
+    const patient = Lock('cut', { uri, pollInterval: 30000, timeout: 20000 })
+    expect((await holder.call('acquire', 'cut', 'cut', { timeout: 20000 })).value).toBe(true)
+    native.resetCommandCounts()
+    const waitingAgain = patient.pollAcquire({ maxAttempts: Infinity })
+    await waitFor(() => native.openWakeUpWatches() === 1)
+    const releasedAt = Date.now()
+    await holder.call('release', 'cut')
+    expect(await waitingAgain).toBe(true)
+    expect(Date.now() - releasedAt).toBeLessThan(2000)
+    expect(native.commandCounts().insert).toBe(2) // the try that found it held, the one that took it
+    await patient.release()
+  } finally {
+    await holder.exit()
+    await raw.db.dropDatabase()
+    await raw.close()
+  }
+}, 60000)

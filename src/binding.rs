@@ -856,6 +856,24 @@ pub fn pause_point_open(name: String) {
     crate::pause_points::open(&name);
 }
 
+/// Tests: ends every wake-up connection of this process, as a network fault
+/// would (its waiters poll until they connect again). False (nothing done)
+/// unless `MONGOOSE_DISTRIBUTED_LOCK_MONITOR` is set.
+#[napi(catch_unwind)]
+pub fn cut_wake_ups() -> bool {
+    let on = std::env::var_os(connection::MONITOR_ENV).is_some_and(|v| !v.is_empty() && v != "0");
+    if on {
+        crate::listener::cut_connections();
+    }
+    on
+}
+
+/// Tests: watches under way in this process on other processes' holdings.
+#[napi(catch_unwind)]
+pub fn open_wake_up_watches() -> u32 {
+    crate::listener::open_watches() as u32
+}
+
 /// How many pooled clients are open (tests of the connection's life).
 #[napi(catch_unwind)]
 pub fn open_clients() -> u32 {

@@ -122,6 +122,37 @@ impl Peer {
     }
 }
 
+/// Cuts every wake-up connection of the process (see [`cut_connections`]).
+static CUT: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Ends every wake-up connection of this process, in both directions, as a
+/// network fault would: their watches end `Broken` (the waiters poll), and
+/// later watches connect again. For fault tests (the debug build's
+/// `debugCutWakeUps()`).
+pub fn cut_connections() {
+    CUT.notify_waiters();
+}
+
+/// Watches under way in this process on other processes' holdings, over
+/// every listener (tests wait for a watch to stand before they cut it).
+pub fn open_watches() -> usize {
+    let listeners: Vec<Arc<Listener>> = LISTENERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .filter_map(|slot| slot.get().cloned().flatten())
+        .collect();
+    listeners
+        .iter()
+        .flat_map(|l| l.state().peers.values().cloned().collect::<Vec<_>>())
+        .map(|peer| {
+            peer.waiting().as_ref().map_or(0, |w| {
+                w.values().flatten().filter(|t| !t.is_closed()).count()
+            })
+        })
+        .sum()
+}
+
 type Slot = Arc<tokio::sync::OnceCell<Option<Arc<Listener>>>>;
 static LISTENERS: LazyLock<Mutex<HashMap<String, Slot>>> = LazyLock::new(Default::default);
 
@@ -307,6 +338,7 @@ impl Listener {
                     }
                 } => {}
                 _ = shared.closing() => {}
+                _ = CUT.notified() => {}
             }
         });
         let reading = Arc::clone(&peer);
@@ -315,6 +347,7 @@ impl Listener {
             let ended = tokio::select! {
                 ended = reading.read(read) => ended,
                 _ = shared.closing() => Woken::Closed,
+                _ = CUT.notified() => Woken::Broken,
             };
             let waiting = reading.waiting().take().unwrap_or_default();
             for tell in waiting.into_values().flatten() {
@@ -341,6 +374,7 @@ impl Listener {
                 tokio::select! {
                     _ = this.answer(stream, number) => {}
                     _ = this.shared.closing() => {}
+                    _ = CUT.notified() => {}
                 }
             });
         }
