@@ -28,7 +28,7 @@ test('maxAttempts: Infinity waits past probeMaxAttempts until the lock is free',
   await waiter.release()
 })
 
-test('maxAttempts counts tries; without it the instance\'s probeMaxAttempts applies (0.0.1)', async () => {
+test('maxAttempts bounds the wait (1: one try); without it the instance\'s probeMaxAttempts applies (0.0.1)', async () => {
   const name = fresh()
   const holder = Lock(name, { uri })
   await holder.acquire()
@@ -112,4 +112,22 @@ test('many aborts while acquires are in flight leave no document behind', async 
   }
   // Withdrawn in the background if an insert was under way: none stays.
   await waitFor(async () => (await docsOf(name)).length === 0, { timeoutMs: 10000 })
+})
+
+test('a wait that never gets the lock gives up after (probeMaxAttempts - 1) × pollInterval, as 0.0.1, without polling in between', async () => {
+  const name = fresh()
+  const holder = Lock(name, { uri })
+  await holder.acquire()
+  const waiter = Lock(name, { uri, pollInterval: 200 })
+  waiter.probeMaxAttempts = 4
+  const timeouts = []
+  waiter.on('timeout', () => timeouts.push(Date.now()))
+  native.resetCommandCounts()
+  const started = Date.now()
+  await expect(waiter.pollAcquire()).rejects.toMatchObject({ code: 'ERR_POLL_TIMEOUT', message: `timeout in pollAquire for lock name${name}` })
+  expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 200)
+  expect(timeouts).toHaveLength(1)
+  // Woken by nothing (the holder held on): a try at the start and one at the end.
+  expect(native.commandCounts().insert).toBe(2)
+  await holder.release()
 })
