@@ -340,6 +340,13 @@ test('every test the docs name exists, with the title they quote', () => {
         problems.push(`${file}: ${testFile} has no test "${title}"`)
       }
     }
+    // The core's own tests: `src/<file>.rs` › `test_a`, `test_b`.
+    for (const m of text.matchAll(/`(src\/[\w/]+\.rs)` › ((?:`\w+`(?:, )?)+)/g)) {
+      const source = fs.readFileSync(path.join(ROOT, m[1]), 'utf8')
+      for (const [, fn] of m[2].matchAll(/`(\w+)`/g)) {
+        if (!new RegExp(`#\\[tokio::test\\]\\s*async fn ${fn}\\b|#\\[test\\]\\s*fn ${fn}\\b`).test(source)) problems.push(`${file}: ${m[1]} has no test ${fn}`)
+      }
+    }
   }
   expect(problems).toEqual([])
 })
