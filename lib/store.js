@@ -21,6 +21,21 @@ const { log, notes } = require('./log')
 const { describeConnection, specKey, withDefaultCas } = require('./client-spec')
 
 const HOST = require('os').hostname()
+const net = require('net')
+/**
+ * The environment variable naming the IP address this process's wake-up
+ * listeners listen on and give to waiters, so that waiters on other hosts
+ * are woken too (see docs/waiting.md); unset: loopback, this host only.
+ */
+const WAKE_UP_ADDRESS_ENV = 'MONGOOSE_DISTRIBUTED_LOCK_WAKE_UP_ADDRESS'
+
+/** The wake-up address from the environment, checked; undefined when unset. */
+function wakeUpAddress () {
+  const value = process.env[WAKE_UP_ADDRESS_ENV]
+  if (value === undefined || value === '') return undefined
+  if (!net.isIP(value)) throw errors.invalidOption(`${WAKE_UP_ADDRESS_ENV} must be an IP address of this host, not ${JSON.stringify(value.slice(0, 60))}`)
+  return value
+}
 const DEFAULT_BUFFER_TIMEOUT_MS = 10000
 const CONNECTED = 1
 const CONNECTING = 2
@@ -172,10 +187,11 @@ function storeFor (where, options) {
     writeConcern: options.writeConcern,
     fencing: options.fencing,
     fair: options.fair,
-    wakeUps: options.wakeUps !== false
+    wakeUps: options.wakeUps !== false,
+    wakeUpAddress: options.wakeUps !== false ? wakeUpAddress() : undefined
   }
   const clientKey = specKey(target.client)
-  const key = [clientKey, target.dbName || '', optionsKey(options)].join('\u0000')
+  const key = [clientKey, target.dbName || '', optionsKey(options), target.wakeUpAddress || ''].join('\u0000')
   let store = stores.get(key)
   if (!store) {
     if (log.enabled) log('store for %s: %s', target.collection, settingsForLog(target))

@@ -3,7 +3,9 @@
 //!
 //! One listener per process and collection (per shared client). It serves a
 //! TCP endpoint on the loopback interface, written into every lock document
-//! and queue ticket this process inserts (`holder.wakeUp`, `"<port>:<key>"`).
+//! and queue ticket this process inserts (`holder.wakeUp`, `"<port>:<key>"`),
+//! or on the address the application gives (`"<port>:<key>@<address>"`, for
+//! waiters on other hosts).
 //! A waiter that found the name taken asks the holder's listener to *watch*
 //! that document's `_id`; the holder's listener answers `GONE` when the
 //! holding ends here (released, lost, ticket left), or at once if it is not
@@ -25,7 +27,7 @@
 //! holder → waiter `GONE <24 hex>`, or `BAD` (another process's port) and close.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -46,6 +48,9 @@ const CONNECT_WITHIN: Duration = Duration::from_secs(1);
 /// `_id`s one connection may watch at once; more ends it (a waiter watches
 /// one `_id` per waiting call).
 const MAX_WATCHES_PER_CONNECTION: usize = 100_000;
+/// Waiters' connections served at once; more are closed at once (one per
+/// waiting process is the most a listener needs).
+const MAX_CONNECTIONS: usize = 4096;
 
 /// How a watch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,8 +164,16 @@ static LISTENERS: LazyLock<Mutex<HashMap<String, Slot>>> = LazyLock::new(Default
 /// The listener of `namespace` on `shared`'s client, started on first use;
 /// `None` where none can be started (no loopback interface: waiters are
 /// then polled, as before).
-pub async fn of(shared: &Arc<Shared>, namespace: &str, host: &str) -> Option<Arc<Listener>> {
-    let key = format!("{:p}\u{0}{namespace}", Arc::as_ptr(shared));
+///
+/// `address`: the IP address to listen on and to write into documents,
+/// for waiters on other hosts; loopback (this host only) when `None`.
+pub async fn of(
+    shared: &Arc<Shared>,
+    namespace: &str,
+    host: &str,
+    address: Option<IpAddr>,
+) -> Option<Arc<Listener>> {
+    let key = format!("{:p}\u{0}{namespace}\u{0}{address:?}", Arc::as_ptr(shared));
     let slot = {
         let mut all = LISTENERS.lock().unwrap_or_else(|p| p.into_inner());
         // Closed clients' listeners go, and so do failed starts: a client
@@ -172,26 +185,35 @@ pub async fn of(shared: &Arc<Shared>, namespace: &str, host: &str) -> Option<Arc
         });
         all.entry(key).or_default().clone()
     };
-    slot.get_or_init(|| start(Arc::clone(shared), host.to_string()))
+    slot.get_or_init(|| start(Arc::clone(shared), host.to_string(), address))
         .await
         .clone()
 }
 
-async fn start(shared: Arc<Shared>, host: String) -> Option<Arc<Listener>> {
-    let socket = match TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await {
+async fn start(
+    shared: Arc<Shared>,
+    host: String,
+    address: Option<IpAddr>,
+) -> Option<Arc<Listener>> {
+    let ip = address.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let socket = match TcpListener::bind(SocketAddr::new(ip, 0)).await {
         Ok(socket) => socket,
         Err(e) => {
             notes::note_once(format!(
-                "no wake-up listener ({e}): waiters in other processes poll"
+                "no wake-up listener on {ip} ({e}): waiters in other processes poll"
             ));
             return None;
         }
     };
     let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
     let key = ObjectId::new().to_hex();
+    let endpoint = match address {
+        Some(ip) => format!("{port}:{key}@{ip}"),
+        None => format!("{port}:{key}"),
+    };
     let listener = Arc::new(Listener {
         host,
-        endpoint: format!("{port}:{key}"),
+        endpoint,
         key,
         shared,
         state: Mutex::default(),
@@ -208,7 +230,8 @@ async fn start(shared: Arc<Shared>, host: String) -> Option<Arc<Listener>> {
 }
 
 impl Listener {
-    /// `"<port>:<key>"`, for the `wakeUp` field of this process's documents.
+    /// `"<port>:<key>"` (or `"<port>:<key>@<address>"`), for the `wakeUp`
+    /// field of this process's documents.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
@@ -258,10 +281,10 @@ impl Listener {
                 None => return Woken::Gone,
             }
         } else {
-            let Some(port) = self.reachable(host, wake_up) else {
+            let Some((at, key)) = self.reachable(host, wake_up) else {
                 return Woken::Unreachable;
             };
-            let Some(peer) = self.peer(wake_up, port).await else {
+            let Some(peer) = self.peer(wake_up, at, key).await else {
                 return Woken::Unreachable;
             };
             {
@@ -285,25 +308,35 @@ impl Listener {
         }
     }
 
-    /// The port to reach `wake_up` on, when it is a listener on this host.
-    fn reachable(&self, host: &str, wake_up: &str) -> Option<u16> {
-        let (port, key) = wake_up.split_once(':')?;
+    /// Where to reach the listener `wake_up` of a process on `host`, and its
+    /// key: its address when it gives one, else loopback on this host only.
+    fn reachable<'a>(&self, host: &str, wake_up: &'a str) -> Option<(SocketAddr, &'a str)> {
+        let (port_key, address) = match wake_up.split_once('@') {
+            Some((port_key, address)) => (port_key, Some(address.parse::<IpAddr>().ok()?)),
+            None => (wake_up, None),
+        };
+        let (port, key) = port_key.split_once(':')?;
+        let port: u16 = port.parse().ok()?;
         let well_formed =
             !key.is_empty() && key.len() <= 24 && key.bytes().all(|b| b.is_ascii_hexdigit());
-        (host == self.host && well_formed)
-            .then(|| port.parse().ok())
-            .flatten()
+        if !well_formed {
+            return None;
+        }
+        match address {
+            Some(ip) => Some((SocketAddr::new(ip, port), key)),
+            None if host == self.host => Some((SocketAddr::from((Ipv4Addr::LOCALHOST, port)), key)),
+            None => None,
+        }
     }
 
     /// The connection to the listener `wake_up`, opened if need be.
-    async fn peer(&self, wake_up: &str, port: u16) -> Option<Arc<Peer>> {
+    async fn peer(&self, wake_up: &str, at: SocketAddr, key: &str) -> Option<Arc<Peer>> {
         if let Some(peer) = self.state().peers.get(wake_up) {
             if peer.alive() {
                 return Some(Arc::clone(peer));
             }
         }
-        let key = wake_up.split_once(':')?.1.to_string();
-        let connect = TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+        let connect = TcpStream::connect(at);
         let stream = match tokio::time::timeout(CONNECT_WITHIN, connect).await {
             Ok(Ok(stream)) => stream,
             _ => return None,
@@ -359,10 +392,14 @@ impl Listener {
 
     /// Serves waiters' connections until the socket fails.
     async fn serve(self: &Arc<Self>, socket: TcpListener) {
+        let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         loop {
             let Ok((stream, _)) = socket.accept().await else {
                 return;
             };
+            if served.load(std::sync::atomic::Ordering::Acquire) >= MAX_CONNECTIONS {
+                continue; // dropped: closed at once
+            }
             let _ = stream.set_nodelay(true);
             let number = {
                 let mut state = self.state();
@@ -370,12 +407,15 @@ impl Listener {
                 state.next_connection
             };
             let this = Arc::clone(self);
+            let served = Arc::clone(&served);
+            served.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             tokio::spawn(async move {
                 tokio::select! {
                     _ = this.answer(stream, number) => {}
                     _ = this.shared.closing() => {}
                     _ = CUT.notified() => {}
                 }
+                served.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             });
         }
     }
@@ -493,8 +533,8 @@ mod tests {
         let shared = crate::connection::shared(&ClientSpec::from_uri(uri))
             .await
             .unwrap();
-        let holder = of(&shared, "db.holder", "here").await.unwrap();
-        let waiter = of(&shared, "db.waiter", "here").await.unwrap();
+        let holder = of(&shared, "db.holder", "here", None).await.unwrap();
+        let waiter = of(&shared, "db.waiter", "here", None).await.unwrap();
         (shared, holder, waiter)
     }
 
@@ -581,13 +621,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_listener_with_an_address_is_watched_from_another_host() {
+        let shared = crate::connection::shared(&ClientSpec::from_uri(
+            "mongodb://127.0.0.1:9/?appName=listener7",
+        ))
+        .await
+        .unwrap();
+        // 127.0.0.2: another address of this machine (all of 127/8 is loopback).
+        let address = Some("127.0.0.2".parse().unwrap());
+        let holder = of(&shared, "db.h", "there", address).await.unwrap();
+        let waiter = of(&shared, "db.w", "here", None).await.unwrap();
+        assert!(holder.endpoint().ends_with("@127.0.0.2"));
+        let id = ObjectId::new();
+        holder.holding(id);
+        let watch = waiter.watch("there", holder.endpoint(), id);
+        tokio::pin!(watch);
+        assert!(tokio::time::timeout(Duration::from_millis(100), &mut watch)
+            .await
+            .is_err());
+        holder.ended(id);
+        assert_eq!(watch.await, Woken::Gone);
+        // Without its address, a listener of another host is out of reach.
+        let loopback_only = holder.endpoint().split('@').next().unwrap().to_string();
+        assert_eq!(
+            waiter.watch("there", &loopback_only, id).await,
+            Woken::Unreachable
+        );
+    }
+
+    #[tokio::test]
     async fn a_closed_holder_breaks_its_watches_and_a_closed_waiter_ends_them() {
         let holder_spec = ClientSpec::from_uri("mongodb://127.0.0.1:9/?appName=listener5");
         let waiter_spec = ClientSpec::from_uri("mongodb://127.0.0.1:9/?appName=listener6");
         let holder_client = crate::connection::shared(&holder_spec).await.unwrap();
         let waiter_client = crate::connection::shared(&waiter_spec).await.unwrap();
-        let holder = of(&holder_client, "db.c", "here").await.unwrap();
-        let waiter = of(&waiter_client, "db.c", "here").await.unwrap();
+        let holder = of(&holder_client, "db.c", "here", None).await.unwrap();
+        let waiter = of(&waiter_client, "db.c", "here", None).await.unwrap();
         let id = ObjectId::new();
         holder.holding(id);
         let watch = waiter.watch("here", holder.endpoint(), id);
@@ -599,7 +668,7 @@ mod tests {
         assert_eq!(watch.await, Woken::Broken);
         // A new client of the same settings gets a new listener.
         let reopened = crate::connection::shared(&holder_spec).await.unwrap();
-        let again = of(&reopened, "db.c", "here").await.unwrap();
+        let again = of(&reopened, "db.c", "here", None).await.unwrap();
         assert_ne!(again.endpoint(), holder.endpoint());
         again.holding(id);
         let watch = waiter.watch("here", again.endpoint(), id);

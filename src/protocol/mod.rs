@@ -70,6 +70,9 @@ pub struct Target {
     /// Wake-ups on (default): this process's holdings can be watched by
     /// waiters in other processes (see `listener.rs`).
     pub wake_ups: Option<bool>,
+    /// The IP address the wake-up listener listens on and gives to waiters
+    /// (for waiters on other hosts); loopback when absent.
+    pub wake_up_address: Option<String>,
 }
 
 impl Target {
@@ -372,9 +375,18 @@ impl Locks {
             .fair
             .unwrap_or(false)
             .then(|| beside(queue::queue_collection_name(&coll.namespace().coll)));
+        let address = match target.wake_up_address.as_deref() {
+            Some(ip) => Some(ip.parse().map_err(|_| {
+                LockError::invalid(
+                    "ERR_INVALID_OPTION",
+                    format!("the wake-up address {ip:?} is not an IP address"),
+                )
+            })?),
+            None => None,
+        };
         let listener = match &target.holder {
             Some(holder) if target.wake_ups.unwrap_or(true) => {
-                crate::listener::of(&shared, &namespace, &holder.host).await
+                crate::listener::of(&shared, &namespace, &holder.host, address).await
             }
             _ => None,
         };
