@@ -177,7 +177,10 @@ declare namespace Lock {
      * until the holder's lease ends); waiters elsewhere, and waiters on a
      * 0.0.x or 1.1 holder, poll every `pollInterval` ms. Every process
      * listens on one loopback TCP port per collection (see
-     * docs/waiting.md). `false`: this Lock neither listens nor watches; it
+     * docs/waiting.md); with the environment variable
+     * `MONGOOSE_DISTRIBUTED_LOCK_WAKE_UP_ADDRESS` (an IP address of this
+     * host) it listens there instead, and waiters on other hosts that can
+     * reach it are woken too. `false`: this Lock neither listens nor watches; it
      * polls as 1.1 did. Not a boolean: `ERR_INVALID_OPTION`.
      */
     wakeUps?: boolean
