@@ -162,3 +162,28 @@ test('wake-up connections cut: the waiter polls, watches again, gets the lock, n
     await raw.close()
   }
 }, 60000)
+
+test('lost-wake-up race: a release between a waiter\'s failed try and its watch still wakes it at once', async () => {
+  const native = require('../lib/native')
+  const DB = freshDb('faults_race')
+  const uri = uriFor(DB)
+  const holder = await lockWorker('native', uri)
+  try {
+    expect((await holder.call('acquire', 'race', 'race', { timeout: 20000 })).value).toBe(true)
+    const waiter = Lock('race', { uri, pollInterval: 30000, timeout: 20000 })
+    // The waiter stops after its failed try, before it watches the holder…
+    expect(native.pausePointArm('wake-up-watch')).toBe(true)
+    const waiting = waiter.pollAcquire({ maxAttempts: Infinity })
+    await waitFor(() => native.pausePointCaught('wake-up-watch'))
+    // …the holder releases right then…
+    expect((await holder.call('release', 'race')).value).toBe(false)
+    const releasedAt = Date.now()
+    native.pausePointOpen('wake-up-watch')
+    // …and the watch, arriving late, is answered at once: no 30 s poll, no 20 s expiry.
+    expect(await waiting).toBe(true)
+    expect(Date.now() - releasedAt).toBeLessThan(2000)
+    await waiter.release()
+  } finally {
+    await holder.exit()
+  }
+}, 60000)

@@ -15,6 +15,9 @@ use tokio::sync::Notify;
 pub const LOCK_INSERT: &str = "lock-insert";
 /// Before the read of the highest fencing token that goes with that insert.
 pub const FENCING_READ: &str = "fencing-read";
+/// Before a waiter's watch of the holding its failed try found (the window
+/// of the lost-wake-up race: a release there must still wake it).
+pub const WAKE_UP_WATCH: &str = "wake-up-watch";
 
 static ANY_ARMED: AtomicBool = AtomicBool::new(false);
 static POINTS: Mutex<Vec<Point>> = Mutex::new(Vec::new());

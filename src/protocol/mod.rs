@@ -408,6 +408,7 @@ impl Locks {
     /// far as a wake-up can tell (see `listener.rs`): `Unreachable` at once
     /// where none can come (wake-ups off, another host, an old holder).
     pub async fn watch(&self, at: &WatchPoint) -> Woken {
+        crate::pause_points::pass(crate::pause_points::WAKE_UP_WATCH).await;
         match (&self.listener, &at.host, &at.wake_up) {
             (Some(listener), Some(host), Some(wake_up)) => {
                 listener.watch(host, wake_up, at.id).await
