@@ -63,6 +63,7 @@ test('a fair waiter that dies leaves the queue when its registration expires; th
   await queue.insertOne({ name, ticket: 1, expire: new Date(Date.now() - 1000) })
   const waiter = Lock(name, { uri, fair: true, pollInterval: 20 })
   const waiting = waiter.pollAcquire({ maxAttempts: Infinity })
+  waiting.catch(() => {}) // awaited below; a failed assertion must not leave it unhandled
   await holder.release()
   expect(await waiting).toBe(true)
   expect(await queue.countDocuments({ name })).toBe(0)
@@ -97,3 +98,29 @@ test('in-process handoff stays instant for a fair waiter: a release here wakes i
   expect(Date.now() - released).toBeLessThan(5000) // long before the 10 s poll interval
   await waiter.release()
 })
+
+test('an idle fair waiter watching its holder asks the server only to renew its registration', async () => {
+  const native = require('../lib/native')
+  const { lockWorker } = require('./support/helpers')
+  const holder = await lockWorker('native', uri)
+  try {
+    expect((await holder.call('acquire', 'fair-idle', 'fair-idle', { timeout: 20000 })).value).toBe(true)
+    // Registration 2000 ms, renewed every 1000 ms while it waits.
+    const waiter = Lock('fair-idle', { uri, fair: true, pollInterval: 500, timeout: 20000 })
+    native.resetCommandCounts()
+    const waiting = waiter.pollAcquire({ maxAttempts: Infinity })
+    waiting.catch(() => {}) // awaited below; a failed assertion must not leave it unhandled
+    await waitFor(() => native.openWakeUpWatches() === 1)
+    await waitFor(() => (native.commandCounts().update || 0) >= 3, { timeoutMs: 15000 })
+    // Joined (1 insert into the queue), tried once (1 lock insert); since
+    // then only renewals: no look at the queue, no try.
+    const counts = native.commandCounts()
+    expect(counts.insert).toBe(2)
+    expect(counts.find).toBe(3) // the highest ticket, the head, the holder
+    await holder.call('release', 'fair-idle')
+    expect(await waiting).toBe(true)
+    await waiter.release()
+  } finally {
+    await holder.exit()
+  }
+}, 60000)

@@ -130,6 +130,7 @@ test('wake-up connections cut: the waiter polls, watches again, gets the lock, n
     expect((await holder.call('acquire', 'cut', 'cut', { timeout: 20000 })).value).toBe(true)
     native.resetCommandCounts()
     const waiting = waiter.pollAcquire({ maxAttempts: Infinity })
+    waiting.catch(() => {}) // awaited below; a failed assertion must not leave it unhandled
     // Watching its holder: one failed try, then no other while it holds.
     await waitFor(() => native.openWakeUpWatches() === 1)
     expect(native.commandCounts().insert).toBe(1)
@@ -149,6 +150,7 @@ test('wake-up connections cut: the waiter polls, watches again, gets the lock, n
     expect((await holder.call('acquire', 'cut', 'cut', { timeout: 20000 })).value).toBe(true)
     native.resetCommandCounts()
     const waitingAgain = patient.pollAcquire({ maxAttempts: Infinity })
+    waitingAgain.catch(() => {}) // awaited below; a failed assertion must not leave it unhandled
     await waitFor(() => native.openWakeUpWatches() === 1)
     const releasedAt = Date.now()
     await holder.call('release', 'cut')
@@ -174,6 +176,7 @@ test('lost-wake-up race: a release between a waiter\'s failed try and its watch 
     // The waiter stops after its failed try, before it watches the holder…
     expect(native.pausePointArm('wake-up-watch')).toBe(true)
     const waiting = waiter.pollAcquire({ maxAttempts: Infinity })
+    waiting.catch(() => {}) // awaited below; a failed assertion must not leave it unhandled
     await waitFor(() => native.pausePointCaught('wake-up-watch'))
     // …the holder releases right then…
     expect((await holder.call('release', 'race')).value).toBe(false)

@@ -318,13 +318,16 @@ async function acquireOnce (lock, pinned, signal) {
  * answer, say): polled.
  */
 function pausePlan (attempt, pollInterval, giveUpAt, queue, lastGone) {
+  const now = performance.now()
   const expiresIn = attempt.holderExpiresIn
-  let until = expiresIn === undefined || expiresIn === null ? Infinity : Math.max(0, expiresIn) + 1
-  until = Math.min(until, giveUpAt - performance.now())
-  if (queue) until = Math.min(until, queue.renewIn())
+  let until = expiresIn === undefined || expiresIn === null ? Infinity : Math.max(0, expiresIn - (now - attempt.at)) + 1
+  until = Math.min(until, giveUpAt - now)
   const watch = attempt.watch && attempt.watch.id !== lastGone ? attempt.watch : null
+  // A fair waiter wakes to renew its registration, then (watching) waits on.
+  const renewing = Boolean(queue && watch && queue.renewIn() < until)
+  if (queue) until = Math.min(until, queue.renewIn())
   // Nothing to watch and no expiry known: the fallback tick bounds it.
-  return { until: until === Infinity ? pollInterval : until, watch, pollInterval }
+  return { until: until === Infinity ? pollInterval : until, watch, pollInterval, renewing }
 }
 
 /** The native acquire, stopped in the core when `signal` fires. */
@@ -382,10 +385,16 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
       }
       // Closed while the attempt ran: no pause, the wait is over.
       if (store.closed) throw errors.connectionClosed()
-      const how = await wait.pause(store, attempt.name, pausePlan(attempt, pollInterval, giveUpAt, queue, lastGone), signal)
-      if (how === 'gone') lastGone = attempt.watch.id
-      if (store.closed) throw errors.connectionClosed()
-      if (queue) await queue.keepRegistered()
+      attempt.at = attempt.at || performance.now()
+      for (;;) {
+        const plan = pausePlan(attempt, pollInterval, giveUpAt, queue, lastGone)
+        const how = await wait.pause(store, attempt.name, plan, signal)
+        if (how === 'gone') lastGone = attempt.watch.id
+        if (store.closed) throw errors.connectionClosed()
+        const rejoined = queue ? await queue.keepRegistered() : false
+        // Woken only to renew: the holding it watches has not ended.
+        if (how !== 'timer' || !plan.renewing || rejoined) break
+      }
     }
   } finally {
     if (queue) await queue.leave()

@@ -147,13 +147,15 @@ async function joinQueue (store, name, pollInterval, signal) {
     },
     /** Ms until the registration must be renewed. */
     renewIn: () => Math.max(0, lease / 2 - (performance.now() - renewedAt)),
+    /** Renews when due; true when the registration had run out and the waiter joined again (at the back). */
     async keepRegistered () {
-      if (performance.now() - renewedAt < lease / 2) return
+      if (performance.now() - renewedAt < lease / 2) return false
       const reply = await store.refresh(ticket, lease)
       if (reply.error) throw errors.fromFailure(reply.error)
       // Its registration ran out (this waiter was frozen): back of the queue.
       if (!reply.yes) ticket = await enqueue()
       renewedAt = performance.now()
+      return !reply.yes
     },
     leave () {
       return store.leave(ticket).then(() => {}, () => {})
