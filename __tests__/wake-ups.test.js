@@ -122,11 +122,11 @@ async function stop (worker) {
  * waits for `acquired` (the waiter's reply): ms from the release's start to
  * the waiter having the lock.
  */
-async function handoff (release, acquired, what = 'the waiter to take the lock') {
+async function handoff (release, acquired, what = 'the waiter to take the lock', waitMs = HANDOFF_WAIT_MS) {
   const releasedAt = Date.now()
   const released = await release()
   expect(released).toMatchObject({ ok: true, value: false })
-  const got = await within(acquired, HANDOFF_WAIT_MS, what)
+  const got = await within(acquired, waitMs, what)
   expect(got).toMatchObject({ ok: true })
   return got.at - releasedAt
 }
@@ -145,8 +145,6 @@ describe('across processes, with the pool of workers', () => {
       const [holder, waiter] = workers
       const name = fresh(how)
       expect((await holder.call('acquire', name, name, { uri, timeout: LONG_LEASE })).value).toBe(true)
-      // The holder says where it listens for its waiters.
-      expect((await docOf(name)).holder.wakeUp).toMatch(/^\d+:[0-9a-f]{24}$/)
       const options = { uri, pollInterval: SLOW_POLL }
       const waiting = how === 'withLock'
         ? waiter.call('withLock', name, name, options)
@@ -262,6 +260,8 @@ describe('across processes, with the pool of workers', () => {
     await w1.tried(watched)
     await w2.tried(polled, 4)
     expect(w1.tries(watched)).toBe(1)
+    // The holder says where it listens for its waiters.
+    expect((await docOf(watched)).holder.wakeUp).toMatch(/^\d+:[0-9a-f]{24}$/)
     expect(await handoff(() => holder.call('release', watched), gotWatched)).toBeLessThan(FAST_MS)
     expect((await holder.call('release', polled)).value).toBe(false)
     expect((await within(gotPolled, HANDOFF_WAIT_MS, 'the polling waiter')).ok).toBe(true)
@@ -294,6 +294,43 @@ describe('across processes, with the pool of workers', () => {
     expect((await w1.call('release', clock)).value).toBe(false)
   })
 
+  test('holdAtLeast: a release within the bound wakes the waiter in another process when the bound passes', async () => {
+    const [holder, w1] = workers
+    const name = fresh('atleast')
+    const HOLD_AT_LEAST = 1000
+    expect((await holder.call('acquire', name, name, { uri, timeout: LONG_LEASE, holdAtLeast: HOLD_AT_LEAST })).value).toBe(true)
+    const held = await docOf(name)
+    const got = w1.call('pollAcquire', name, name, { uri, pollInterval: SLOW_POLL }, { maxAttempts: 3 })
+    await w1.tried(name)
+    // The release keeps the lease until the bound: the waiter's first try
+    // saw a lease of two minutes, and is woken when the bound passes.
+    const ms = await handoff(() => holder.call('release', name), got)
+    expect(ms).toBeLessThan(HOLD_AT_LEAST + FAST_MS)
+    const taken = await docOf(name)
+    expect(taken.inserted.getTime() - held.inserted.getTime()).toBeGreaterThanOrEqual(HOLD_AT_LEAST - 25)
+    expect((await w1.call('release', name)).value).toBe(false)
+  })
+
+  // KNOWN BUG (bb19e52), hence test.failing: turn it into test() once
+  // fixed. The waiter watches the holder it found; a forced acquire by a
+  // third process removes that holder's document without the holder
+  // knowing, so no wake-up comes until the old holder's next call or its
+  // lease's end (here two minutes). Before wake-ups, the waiter found the
+  // name free at its next poll (300 ms). `release NAME --force` of the CLI
+  // is the same case.
+  test.failing('a holder forced out by another process: its waiter takes the lock once the forcer releases, not at the old lease\'s end', async () => {
+    const [holder, w1, w2] = workers
+    const name = fresh('forced')
+    expect((await holder.call('acquire', name, name, { uri, timeout: LONG_LEASE })).value).toBe(true)
+    const got = w1.call('pollAcquire', name, name, { uri, pollInterval: 300 }, { maxAttempts: 'Infinity' })
+    await w1.tried(name)
+    expect((await w2.call('forceAcquire', name)).value).toBe(true)
+    expect(await handoff(() => w2.call('release', name), got, 'the waiter on a forced-out holder', FAST_MS)).toBeLessThan(FAST_MS)
+    // The forced-out holder learns on its next call.
+    expect((await holder.call('release', name)).value).toBe(true)
+    expect((await w1.call('release', name)).value).toBe(false)
+  })
+
   test('Lock.close() ends pending waits with ERR_CONNECTION_CLOSED; waits after it get wake-ups again', async () => {
     const [holder, w1] = workers
     const name = fresh('close')
@@ -318,7 +355,7 @@ describe('across processes, with the pool of workers', () => {
       const w1 = workers[1]
       const victim = await wakeWorker()
       const name = fresh('killed')
-      expect((await victim.call('acquire', name, name, { uri, timeout: 3000 })).value).toBe(true)
+      expect((await victim.call('acquire', name, name, { uri, timeout: 2000 })).value).toBe(true)
       const held = await docOf(name)
       const got = w1.call('pollAcquire', name, name, { uri, pollInterval: SLOW_POLL }, { maxAttempts: 3 })
       await w1.tried(name)
@@ -340,7 +377,7 @@ describe('across processes, with the pool of workers', () => {
       const sleeper = await wakeWorker()
       const name = fresh('stopped')
       try {
-        expect((await sleeper.call('acquire', name, name, { uri, timeout: 3000 })).value).toBe(true)
+        expect((await sleeper.call('acquire', name, name, { uri, timeout: 2000 })).value).toBe(true)
         const held = await docOf(name)
         const got = w1.call('pollAcquire', name, name, { uri, pollInterval: SLOW_POLL }, { maxAttempts: 3 })
         await w1.tried(name)
@@ -415,7 +452,7 @@ ownServer('the server killed and restarted while processes wait: they get the lo
     await waitFor(() => w2.lines(name).some((l) => / try \d+ failed, trying again/.test(l)), { timeoutMs: 20000 })
     server = await startFerretDB({ dataDir, port })
     // w2 reaches the server again and finds the holder (the document survived the restart).
-    await waitFor(() => w2.lines(name).some((l) => / try \d+: held/.test(l)), { timeoutMs: 20000 })
+    await waitFor(() => w2.lines(name).some((l) => / try \d+[^:]*: held/.test(l)), { timeoutMs: 20000 })
     // The holder's client may need a moment to see the server back: its
     // release is tried until the server answers.
     const releasedAt = Date.now()
