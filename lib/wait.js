@@ -23,6 +23,11 @@ function waitersOf (store, name) {
   return set
 }
 
+// The longest delay setTimeout honours (a longer one fires at once): a
+// pause bounded only by a holder's expiry or the end of a wait may be longer
+// (a lease of 30 days); it then ends here and the waiter tries once more.
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 // Jitter added to every fallback tick, at most this much (or a tenth of
 // the interval): many pollers do not all come back in the same millisecond.
 const MAX_JITTER_MS = 25
@@ -65,7 +70,7 @@ function pause (store, name, plan, signal) {
     const onAbort = () => done(reject, errors.aborted(signal))
     const arm = (ms) => {
       clearTimeout(timer)
-      timer = setTimeout(() => done(resolve, 'timer'), Math.max(0, ms))
+      timer = setTimeout(() => done(resolve, 'timer'), Math.min(MAX_TIMER_MS, Math.max(0, ms)))
     }
     set.add(entry)
     if (signal) signal.addEventListener('abort', onAbort, { once: true })
