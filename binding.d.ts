@@ -44,8 +44,23 @@ export declare class LockStore {
   /** Who holds `name` now, in one round trip. */
   status(name: string): Promise<StatusReply>
   enqueue(name: string, leaseMs: number): Promise<QueueReply>
-  /** Whether `t` is at the head of the queue of `name`. */
+  /**
+   * Whether `t` is at the head of the queue of `name`; if not, the
+   * registration just ahead of it.
+   */
   isHead(name: string, t: QueueTicket): Promise<QueueReply>
+  /**
+   * Waits until the holding `at` ends in the process holding it, as far
+   * as a wake-up tells: `gone` (try now), `broken` or `unreachable` (no
+   * wake-up will come: poll), `closed` (this store closed) or `aborted`
+   * (`abort`, a switch from `abortSwitch()`, was flipped).
+   */
+  watch(at: WatchInfo, abort?: number | undefined | null): Promise<string>
+  /**
+   * The holding `lock_id` (hex) of this process ended outside a release
+   * (its `holdAtLeast` bound passed): waiters watching it try now.
+   */
+  ended(lockId: string): Promise<void>
   /** Keeps `t`'s registration alive for `lease_ms` more. */
   refresh(t: QueueTicket, leaseMs: number): Promise<QueueReply>
   /** Leaves the queue. */
@@ -91,6 +106,8 @@ export interface AcquireReply {
    * clock), when known; a waiter can come back right then.
    */
   holderExpiresIn?: number
+  /** When not acquired: the holding to watch for its end (`watch`). */
+  holder?: WatchInfo
   error?: Failure
 }
 
@@ -203,6 +220,12 @@ export interface QueueReply {
   ticket?: QueueTicket
   /** `isHead`: the ticket is at the head; `refresh`: the registration was still there. */
   yes: boolean
+  /**
+   * `isHead`, when not at the head: the registration just ahead (to
+   * watch), and ms until it runs out (server clock).
+   */
+  ahead?: WatchInfo
+  aheadExpiresIn?: number
   error?: Failure
 }
 
@@ -247,3 +270,13 @@ export interface StatusReply {
 
 /** Lines for the application's debug log, kept since the last call. */
 export declare function takeNotes(): Array<string>
+
+/**
+ * A holding a waiter can watch (see listener.rs): its document's `_id`
+ * (hex), and the host and wake-up listener of the process holding it.
+ */
+export interface WatchInfo {
+  id: string
+  host?: string
+  wakeUp?: string
+}

@@ -223,10 +223,12 @@ async function releaseCost () {
   const native = require('../lib/native')
   const sys = await open(system, uri)
   const w = fork(__filename, ['waiter', system, uri], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  let exited = null
+  w.once('exit', (code) => { exited = new Error(`the waiter exited with ${code}`) })
   const next = (key) => new Promise((resolve, reject) => {
     const on = (m) => { if (key in m) { w.off('message', on); resolve(m) } }
     w.on('message', on)
-    w.once('exit', (code) => reject(new Error(`the waiter exited with ${code}`)))
+    if (exited) reject(exited)
   })
   await next('ready')
   const out = { contended: { ms: [], commands: [] }, uncontended: { ms: [], commands: [] } }
@@ -242,8 +244,10 @@ async function releaseCost () {
       acquired = next('acquiredAt')
       w.send({ cmd: 'wait', name, pollInterval: 30000 })
       await polling
-      await sleep(200) // its first try fails and its watch starts
     }
+    // The waiter's first try fails and its watch starts meanwhile; the same
+    // idle pause without a waiter, so that both releases follow one.
+    await sleep(200)
     sys.resetCounts()
     const t0 = now()
     await holder.release()
