@@ -2,7 +2,7 @@
 // A small SVG chart of latency distributions: one panel per figure, one
 // cumulative-distribution line per system, milliseconds on a log scale.
 
-const COLORS = { native: '#d9480f', legacy: '#1c7ed6', 'mongodb-lock': '#5c940d' }
+const COLORS = { native: '#d9480f', 'native-polling': '#f59f00', legacy: '#1c7ed6', 'mongodb-lock': '#5c940d' }
 const W = 460
 const H = 300
 const M = { left: 52, right: 16, top: 34, bottom: 44 }

@@ -1,7 +1,11 @@
 'use strict'
 // Benchmark helper process. argv: <role> <system> <uri>
-//   waiter:     a second process for the handoff figure; on { cmd: 'wait', name,
-//               pollInterval } it pollAcquires, reports { acquiredAt }, releases.
+//   waiter:     a second process for the handoff and idle-waiter figures; on
+//               { cmd: 'wait', name, pollInterval, lock } it pollAcquires (with
+//               the Lock options `lock`, e.g. { wakeUps: false }), reports
+//               { acquiredAt }, releases.
+//   releaseCost: time and commands of a release with a waiter (in another
+//               process) watching, and without.
 //   roundtrips: counts commands per operation and prints them as JSON.
 //   memory:     RSS of 10,000 idle Lock objects over a baseline, as JSON.
 //   cpu:        this process's CPU time per uncontended cycle, less idling.
@@ -25,9 +29,14 @@ async function waiter () {
       process.disconnect()
       return
     }
-    const lock = sys.make(m.name, { timeout: 60000, pollInterval: m.pollInterval })
+    const lock = sys.make(m.name, { timeout: m.timeout || 60000, pollInterval: m.pollInterval, ...m.lock })
     process.send({ polling: true })
-    await lock.pollAcquire()
+    try {
+      await lock.pollAcquire()
+    } catch (err) {
+      process.send({ failed: err.message })
+      return
+    }
     const acquiredAt = now()
     await lock.release()
     process.send({ acquiredAt })
@@ -132,7 +141,7 @@ async function connections () {
 
 async function loop () {
   const sys = await open(system, uri)
-  const lock = sys.make(options.name, { timeout: 60000, pollInterval: options.pollInterval, fair: options.fair })
+  const lock = sys.make(options.name, { timeout: 60000, pollInterval: options.pollInterval, fair: options.fair, wakeUps: options.wakeUps })
   process.send({ ready: true })
   await new Promise((resolve) => process.once('message', resolve))
   const deadline = Date.now() + options.ms
@@ -202,5 +211,65 @@ async function featureRoundtrips () {
   console.log(JSON.stringify(out))
 }
 
-const roles = { waiter, roundtrips, memory, cpu, churn, connections, loop, keepalive, featureRoundtrips }
+/**
+ * A release with a waiter in another process watching the holding (it waits
+ * with pollInterval 30,000: it never polls meanwhile), against a release
+ * with nobody waiting: how long the release call takes, and the commands
+ * this process sends from the release until the waiter holds the lock (or
+ * for as long after an uncontended release).
+ */
+async function releaseCost () {
+  const { fork } = require('child_process')
+  const native = require('../lib/native')
+  const sys = await open(system, uri)
+  const w = fork(__filename, ['waiter', system, uri], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  let exited = null
+  w.once('exit', (code) => { exited = new Error(`the waiter exited with ${code}`) })
+  const next = (key) => new Promise((resolve, reject) => {
+    const on = (m) => { if (key in m) { w.off('message', on); resolve(m) } }
+    w.on('message', on)
+    if (exited) reject(exited)
+  })
+  await next('ready')
+  const out = { contended: { ms: [], commands: [] }, uncontended: { ms: [], commands: [] } }
+  const total = (c) => Object.values(c).reduce((a, b) => a + b, 0)
+  for (let i = 0; i < (options.samples || 20) * 2; i++) {
+    const contended = i % 2 === 0
+    const name = `rc-${process.pid}-${i}`
+    const holder = sys.make(name, { timeout: 60000 })
+    if (!await holder.acquire()) throw new Error(`${name} was not free`)
+    let acquired = null
+    if (contended) {
+      const polling = next('polling')
+      acquired = next('acquiredAt')
+      w.send({ cmd: 'wait', name, pollInterval: 30000 })
+      await polling
+    }
+    // The waiter's first try fails and its watch starts meanwhile; the same
+    // idle pause without a waiter, so that both releases follow one.
+    await sleep(200)
+    sys.resetCounts()
+    const t0 = now()
+    await holder.release()
+    const ms = now() - t0
+    if (acquired) await acquired
+    await sleep(50) // anything sent after the call returned
+    const c = sys.counts()
+    const side = contended ? out.contended : out.uncontended
+    side.ms.push(ms)
+    side.commands.push(c)
+  }
+  w.send({ cmd: 'exit' })
+  await sys.close()
+  native.resetCommandCounts()
+  console.log(JSON.stringify({
+    ...out,
+    commandsPerRelease: {
+      contended: out.contended.commands.map(total).reduce((a, b) => a + b, 0) / out.contended.commands.length,
+      uncontended: out.uncontended.commands.map(total).reduce((a, b) => a + b, 0) / out.uncontended.commands.length
+    }
+  }))
+}
+
+const roles = { releaseCost, waiter, roundtrips, memory, cpu, churn, connections, loop, keepalive, featureRoundtrips }
 roles[role]().catch((err) => { console.error(`${role}/${system}:`, err); process.exit(1) })

@@ -5,7 +5,8 @@
 const { fork, execFileSync } = require('child_process')
 const path = require('path')
 const { performance } = require('perf_hooks')
-const { withDb } = require('./systems')
+const { withDb, sleep } = require('./systems')
+const { processCpuMs } = require('./probes')
 
 const now = () => performance.timeOrigin + performance.now()
 const CHILD = path.join(__dirname, 'child.js')
@@ -67,9 +68,9 @@ function keepAliveCost (uri, sizes) {
 }
 
 /** Processes looping on one name with pollAcquire: holdings per second, handoff gaps, longest wait. */
-async function loopers (uri, { fair, processes, ms }) {
-  const name = `bench-fair-${process.pid}-${Date.now().toString(36)}-${fair}`
-  const children = Array.from({ length: processes }, () => fork(CHILD, ['loop', 'native', uri, JSON.stringify({ name, fair, pollInterval: 50, ms })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+async function loopers (uri, { fair, processes, ms, pollInterval = 50, wakeUps = true }) {
+  const name = `bench-fair-${process.pid}-${Date.now().toString(36)}-${fair}-${pollInterval}-${wakeUps}`
+  const children = Array.from({ length: processes }, () => fork(CHILD, ['loop', 'native', uri, JSON.stringify({ name, fair, pollInterval, wakeUps, ms })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
   const message = (child, key) => new Promise((resolve, reject) => {
     const on = (m) => { if (key in m) { child.off('message', on); resolve(m) } }
     child.on('message', on)
@@ -89,6 +90,61 @@ async function loopers (uri, { fair, processes, ms }) {
   }
 }
 
+/**
+ * The server's CPU while `processes` processes wait (pollAcquire) on one
+ * lock held here, for `ms`, with wake-ups and without (`wakeUps: false`,
+ * polling as 1.1 did), and with nobody waiting: % of one core, from the
+ * server's /proc/<pid>/stat (null when the server's process is not known,
+ * e.g. with MONGODB_URI). Also the waiters' own CPU, summed. `sys`: the
+ * native system of systems.js (the holder's process is this one).
+ */
+async function idleWaiters (sys, uri, serverPid, { processes, ms, pollInterval = 500 }) {
+  const run = `${process.pid}-${Date.now().toString(36)}`
+  const share = (cpuMs) => cpuMs === null ? null : 100 * cpuMs / ms
+  const serverCpu = () => serverPid ? processCpuMs(serverPid) : null
+  const measure = async () => {
+    const c0 = serverCpu()
+    await sleep(ms)
+    return c0 === null ? null : share(serverCpu() - c0)
+  }
+  const out = { processes, ms, pollInterval, idleServer: await measure() }
+  for (const mode of ['wakeUps', 'polling']) {
+    const lock = { wakeUps: mode === 'wakeUps' }
+    const name = `bench-idle-${run}-${mode}`
+    const holder = sys.make(name, { timeout: 600000, ...lock })
+    if (!await holder.acquire()) throw new Error(`${name} was not free`)
+    const children = Array.from({ length: processes }, () => fork(CHILD, ['waiter', 'native', uri], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+    const message = (child, key) => new Promise((resolve, reject) => {
+      const on = (m) => {
+        if ('failed' in m) reject(new Error(`an idle waiter failed: ${m.failed}`))
+        if (key in m) { child.off('message', on); resolve(m) }
+      }
+      child.on('message', on)
+      child.once('exit', (code) => code && reject(new Error(`an idle waiter exited with ${code}`)))
+    })
+    await Promise.all(children.map((c) => message(c, 'ready')))
+    const polling = children.map((c) => message(c, 'polling'))
+    const acquired = children.map((c) => message(c, 'acquiredAt'))
+    for (const c of children) c.send({ cmd: 'wait', name, pollInterval, timeout: 600000, lock })
+    await Promise.all(polling)
+    await sleep(Math.min(2000, ms / 2)) // first tries done, watches set up
+    const w0 = children.map((c) => processCpuMs(c.pid))
+    out[mode] = await measure()
+    out[`${mode}ClientCpu`] = share(children.reduce((a, c, i) => a + processCpuMs(c.pid) - w0[i], 0))
+    // Then every waiter takes the lock once, one after another.
+    await holder.release()
+    await Promise.all(acquired)
+    for (const c of children) c.send({ cmd: 'exit' })
+    await Promise.all(children.map((c) => new Promise((resolve) => c.exitCode !== null ? resolve() : c.once('exit', resolve))))
+  }
+  return out
+}
+
+/** A release with a waiter watching against one without (see child.js releaseCost). */
+function releaseCost (uri, sizes) {
+  return childJson('releaseCost', 'native', uri, { samples: sizes.releaseCost }, { env: { MONGOOSE_DISTRIBUTED_LOCK_MONITOR: '1' } })
+}
+
 /** Cold starts: fresh processes that connect mongoose, acquire once, release, exit. */
 function coldStarts (systems, uri, sizes) {
   const out = Object.fromEntries(systems.map((s) => [s, []]))
@@ -102,4 +158,4 @@ function coldStarts (systems, uri, sizes) {
   return out
 }
 
-module.exports = { childJson, paths, pathRoundTrips, clientCpu, keepAliveCost, loopers, coldStarts }
+module.exports = { childJson, paths, pathRoundTrips, clientCpu, keepAliveCost, loopers, idleWaiters, releaseCost, coldStarts }

@@ -24,8 +24,8 @@ const log = (...a) => console.error(...a)
 
 // Sizes: enough for stable medians and p99s, small enough for a few minutes.
 const SIZES = QUICK
-  ? { blocks: 2, perBlock: 10, handoff: { 500: 2, 50: 3 }, inProcess: 3, concurrentBlocks: 1, concurrentMs: 300, noop: 2000, rustCycles: 50, cpuCycles: 100, keepAliveMs: 1500, loopMs: 800, coldStarts: 1, churnNames: 2000 }
-  : { blocks: 10, perBlock: 60, handoff: { 500: 40, 50: 150 }, inProcess: 30, concurrentBlocks: 3, concurrentMs: 2000, noop: 20000, rustCycles: 600, cpuCycles: 3000, keepAliveMs: 6000, loopMs: 4000, coldStarts: 8, churnNames: 100000 }
+  ? { blocks: 2, perBlock: 10, handoff: { 500: 2, 5000: 1 }, releaseCost: 3, idleWaiters: { processes: 4, ms: 1500 }, inProcess: 3, concurrentBlocks: 1, concurrentMs: 300, noop: 2000, rustCycles: 50, cpuCycles: 100, keepAliveMs: 1500, loopMs: 800, coldStarts: 1, churnNames: 2000 }
+  : { blocks: 10, perBlock: 60, handoff: { 500: 40, 5000: 16 }, releaseCost: 40, idleWaiters: { processes: 40, ms: 10000 }, inProcess: 30, concurrentBlocks: 3, concurrentMs: 2000, noop: 20000, rustCycles: 600, cpuCycles: 3000, keepAliveMs: 6000, loopMs: 4000, coldStarts: 8, churnNames: 100000 }
 
 function stats (values) {
   const s = [...values].sort((a, b) => a - b)
@@ -77,6 +77,16 @@ async function heldAcquires (systems) {
   return samples
 }
 
+// The handoff across processes compares wake-ups with polling: this package
+// (wake-ups), this package with `wakeUps: false` (polling, as 1.1 did) and
+// 0.0.1 (polling). Each runs its waiter in a process of its own.
+const HANDOFF = {
+  native: { child: 'native', lock: {} },
+  'native-polling': { child: 'native', lock: { wakeUps: false } },
+  legacy: { child: 'legacy', lock: {} }
+}
+const POLLING_LABEL = 'this package, wakeUps: false'
+
 function startWaiter (system, uri) {
   const child = fork(path.join(__dirname, 'child.js'), ['waiter', system, uri], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const pending = new Set()
@@ -97,21 +107,25 @@ function startWaiter (system, uri) {
   return { child, next, ready: next('ready') }
 }
 
-/** Release in this process, acquisition by a waiter in pollAcquire in another. */
+/**
+ * Release in this process, acquisition by a waiter in pollAcquire in another
+ * (the variants of HANDOFF whose system could run).
+ */
 async function crossProcessHandoff (systems, uri) {
+  const variants = Object.keys(HANDOFF).filter((v) => systems[HANDOFF[v].child])
   const waiters = {}
-  for (const s of Object.keys(systems)) { waiters[s] = startWaiter(s, uri); await waiters[s].ready }
+  for (const v of variants) { waiters[v] = startWaiter(HANDOFF[v].child, uri); await waiters[v].ready }
   const result = {}
-  for (const pollInterval of [500, 50]) {
-    const samples = Object.fromEntries(Object.keys(systems).map((s) => [s, []]))
+  for (const pollInterval of [500, 5000]) {
+    const samples = Object.fromEntries(variants.map((v) => [v, []]))
     for (let k = 0; k < SIZES.handoff[pollInterval]; k++) {
-      for (const s of rotated(Object.keys(systems), k)) {
+      for (const s of rotated(variants, k)) {
         const name = `bench-handoff-${RUN}-${pollInterval}-${k}`
-        const holder = systems[s].make(name, { timeout: 60000 })
+        const holder = systems[HANDOFF[s].child].make(name, { timeout: 60000, ...HANDOFF[s].lock })
         if (!await holder.acquire()) throw new Error(`${s}: ${name} was not free`)
         const polling = waiters[s].next('polling')
         const acquired = waiters[s].next('acquiredAt')
-        waiters[s].child.send({ cmd: 'wait', name, pollInterval })
+        waiters[s].child.send({ cmd: 'wait', name, pollInterval, lock: HANDOFF[s].lock })
         await polling
         // Release at a random phase of the waiter's polling.
         await sleep(20 + Math.random() * pollInterval)
@@ -262,7 +276,7 @@ async function main () {
   try {
     log('uncontended cycles…'); r.cycle = await cycles(systems)
     log('failed acquires on a held lock…'); r.held = await heldAcquires(systems)
-    log('handoff across processes (pollInterval 500 and 50)…'); r.handoff = await crossProcessHandoff(systems, uri)
+    log('handoff across processes (pollInterval 500 and 5000)…'); r.handoff = await crossProcessHandoff(systems, uri)
     log('handoff within one process…')
     const local = await inProcessHandoff(systems)
     r.localHandoff = local.samples
@@ -295,8 +309,13 @@ async function main () {
     log('fair and unfair waiting, 4 processes on one name…')
     r.fair = {
       fair: await features.loopers(uri, { fair: true, processes: 4, ms: SIZES.loopMs }),
+      fairPolling: await features.loopers(uri, { fair: true, processes: 4, ms: SIZES.loopMs, wakeUps: false }),
+      fair5000: await features.loopers(uri, { fair: true, processes: 4, ms: SIZES.loopMs, pollInterval: 5000 }),
       unfair: await features.loopers(uri, { fair: false, processes: 4, ms: SIZES.loopMs })
     }
+    log(`server CPU with ${SIZES.idleWaiters.processes} idle waiting processes…`)
+    r.idleWaiters = await features.idleWaiters(systems.native, uri, server && server.pid, SIZES.idleWaiters)
+    log('cost of a contended release…'); r.releaseCost = features.releaseCost(uri, SIZES)
     log('cold starts…'); r.coldStart = features.coldStarts(pair, uri, SIZES)
     log('connections…')
     r.connections = Object.fromEntries(pair.map((s) => [s, features.childJson('connections', s, uri)]))
@@ -319,7 +338,7 @@ function report (r) {
   const cycle = st(r.cycle)
   const held = st(r.held)
   const h500 = st(r.handoff[500])
-  const h50 = st(r.handoff[50])
+  const h5000 = st(r.handoff[5000])
   const local = st(r.localHandoff)
   const afterRelease = st(r.localAfterRelease)
   const releaseRt = st(r.localReleases)
@@ -335,15 +354,18 @@ function report (r) {
   row('uncontended cycles per second (1 / mean)', (s) => (1000 / cycle[s].mean).toFixed(0), `${ratio(cycle.legacy.mean, cycle.native.mean)}`)
   row('failed acquire on a held lock, median', (s) => ms(held[s].median), faster(Object.fromEntries(present.map((s) => [s, held[s].median]))))
   row('failed acquire on a held lock, p99', (s) => ms(held[s].p99), faster(Object.fromEntries(present.map((s) => [s, held[s].p99]))))
-  row('handoff to another process, pollInterval 500, median (p99)', (s) => `${ms(h500[s].median)} (${ms(h500[s].p99)})`, `${ratio(h500.legacy.median, h500.native.median)}`)
-  row('handoff to another process, pollInterval 50, median (p99)', (s) => `${ms(h50[s].median)} (${ms(h50[s].p99)})`, `${ratio(h50.legacy.median, h50.native.median)}`)
+  const only = (s, text) => s === 'native' ? text : '–'
+  const mp = (x) => `${ms(x.median)} (${ms(x.p99)})`
+  for (const [interval, h] of [[500, h500], [5000, h5000]]) {
+    row(`handoff to another process, pollInterval ${interval.toLocaleString('en-US')}, median (p99)`, (s) => h[s] ? `${mp(h[s])}${s === 'native' ? ' (wake-ups)' : ''}` : '–', `**${ratio(h.legacy.median, h.native.median)} faster**`)
+    row(`handoff to another process, pollInterval ${interval.toLocaleString('en-US')}, wake-ups off (\`wakeUps: false\`: polling, as 1.1), median (p99)`, (s) => only(s, mp(h['native-polling'])), `wake-ups ${ratio(h['native-polling'].median, h.native.median)} faster than polling`)
+  }
   row('handoff within one process, pollInterval 500, median (p99)', (s) => `${ms(local[s].median)} (${ms(local[s].p99)})`, `**${ratio(local.legacy.median, local.native.median)} faster**`)
   row('8 workers × 100 names, cycles per second (median of blocks)', (s) => conc[s].median.toFixed(0), `**${ratio(conc.native.median, conc.legacy.median)} the throughput**`)
   row(`10,000 idle Lock objects: RSS above baseline (JS heap), median of ${r.memory.native.runs} processes`, (s) => `${r.memory[s].deltaMB.toFixed(1)} MB (${r.memory[s].heapMB.toFixed(1)} MB)`, `${ratio(r.memory.native.heapMB, r.memory.legacy.heapMB)} the heap`)
   row('round trips per free acquire', (s) => rtText(r.roundTrips[s].acquire), `${total(r.roundTrips.native.acquire)} vs ${total(r.roundTrips.legacy.acquire)}`)
   row('round trips per failed acquire', (s) => rtText(r.roundTrips[s].failedAcquire), `${total(r.roundTrips.native.failedAcquire)} vs ${total(r.roundTrips.legacy.failedAcquire)}`)
   row('round trips per release', (s) => rtText(r.roundTrips[s].release), `${total(r.roundTrips.native.release)} vs ${total(r.roundTrips.legacy.release)}`)
-  const only = (s, text) => s === 'native' ? text : '–'
   const median = (v) => stats(v).median
   const paths = st(r.paths)
   const ptotal = (k) => total(r.pathRoundTrips[k])
@@ -357,7 +379,26 @@ function report (r) {
   const perRenewal = (ka.busyCpuMs - ka.idleCpuMs) / Math.max(1, ka.renewals)
   row('keep-alive, per held lock per minute (default timeout 60 s: a renewal every 20 s)', (s) => only(s, `3 round trips (update), ${(3 * perRenewal).toFixed(2)} ms client CPU (${ka.renewals} renewals of ${ka.locks} locks measured: ${perRenewal.toFixed(3)} ms each)`), 'n/a: 0.0.1 has no keep-alive')
   const fair = r.fair
-  row('4 processes looping on one name, pollInterval 50: holdings per second, median handoff, longest wait', (s) => only(s, `fair: ${fair.fair.perSecond.toFixed(0)}/s, ${ms(median(fair.fair.gaps))}, ${ms(fair.fair.longestWait)}; unfair: ${fair.unfair.perSecond.toFixed(0)}/s, ${ms(median(fair.unfair.gaps))}, ${ms(fair.unfair.longestWait)}`), 'n/a: 0.0.1 has no fair waiting')
+  const loops = (f) => `${f.perSecond.toFixed(0)}/s, ${ms(median(f.gaps))}, ${ms(f.longestWait)}`
+  row('4 processes looping on one name, fair: holdings per second, median handoff, longest wait', (s) => only(s, `wake-ups, pollInterval 50: ${loops(fair.fair)}; pollInterval 5,000: ${loops(fair.fair5000)}; \`wakeUps: false\`, pollInterval 50: ${loops(fair.fairPolling)}`), 'n/a: 0.0.1 has no fair waiting')
+  row('4 processes looping on one name, unfair (the default), pollInterval 50: the same', (s) => only(s, loops(fair.unfair)), 'n/a')
+  const idle = r.idleWaiters
+  const pct = (v) => `${v.toFixed(2)}%`
+  row(`server CPU while ${idle.processes} processes wait on one held lock, pollInterval ${idle.pollInterval}, % of one core over ${idle.ms / 1000} s (the waiters' own CPU, summed)`, (s) => only(s, idle.wakeUps === null
+    ? 'not measured: the server\'s process is not known (MONGODB_URI)'
+    : `wake-ups: ${pct(idle.wakeUps)} (${pct(idle.wakeUpsClientCpu)}); \`wakeUps: false\`: ${pct(idle.polling)} (${pct(idle.pollingClientCpu)}); nobody waiting: ${pct(idle.idleServer)}`),
+  idle.wakeUps === null ? 'n/a' : `wake-ups ${ratio(idle.wakeUps, idle.polling)} of polling's`)
+  const rc = r.releaseCost
+  const rcTime = { contended: stats(rc.contended.ms), uncontended: stats(rc.uncontended.ms) }
+  const meanCounts = (list) => {
+    const sum = {}
+    for (const c of list) for (const [k, v] of Object.entries(c)) sum[k] = (sum[k] || 0) + v
+    return `${total(sum) / list.length} (${Object.entries(sum).map(([k, v]) => `${k}${v / list.length !== 1 ? ` ×${+(v / list.length).toFixed(2)}` : ''}`).join(', ')})`
+  }
+  const extraCommands = rc.commandsPerRelease.contended - rc.commandsPerRelease.uncontended
+  row('release with a waiter in another process watching, against nobody waiting: median call (p99); commands this process sends until the waiter holds the lock', (s) => only(s,
+    `${mp(rcTime.contended)} against ${mp(rcTime.uncontended)}; ${meanCounts(rc.contended.commands)} against ${meanCounts(rc.uncontended.commands)}`),
+  extraCommands === 0 ? 'no extra server command' : `${+extraCommands.toFixed(2)} extra commands`)
   const cold = (s, k) => median(r.coldStart[s].map((c) => c[k]))
   row('cold start: connect mongoose, acquire, release, disconnect, exit; median process time (first acquire)', (s) => r.coldStart[s] ? `${ms(cold(s, 'processMs'))} (${ms(cold(s, 'firstAcquireMs'))})` : '–', `${ratio(cold('native', 'processMs'), cold('legacy', 'processMs'))} of 0.0.1's time (first acquire ${ratio(cold('native', 'firstAcquireMs'), cold('legacy', 'firstAcquireMs'))})`)
   row('TCP connections the lock adds per process: standalone server (replica set: one monitor per member + the pooled ones)', (s) => r.connections[s] ? (s === 'native' ? `${r.connections[s].connections} (a monitor and a pooled one)` : `0 (mongoose's ${r.connections[s].connections})`) : '–', 'measured on a standalone server only')
@@ -375,11 +416,20 @@ function report (r) {
     ['uncontended p99 ≥ 1.5× faster than 0.0.1', cycle.legacy.p99 / cycle.native.p99 >= 1.5, `${ratio(cycle.legacy.p99, cycle.native.p99)}`],
     ['in-process handoff within one round trip of the release', afterRelease.native.median <= releaseRt.native.median,
       `the waiter holds the lock ${ms(afterRelease.native.median)} after the release returns (median), against ${ms(releaseRt.native.median)} for the release itself, one round trip after the same idle pause`],
-    ...[[500, h500], [50, h50]].map(([interval, h]) => [
-      `cross-process handoff median ≤ pollInterval / 2 (${interval})`, h.native.median <= interval / 2,
-      `${ms(h.native.median)}; polling puts the median at pollInterval / 2 plus one acquire round trip ` +
-      `(${ms(interval / 2 + cycle.native.median / 2)} here), ± ${ms(interval / (2 * Math.sqrt(h.native.n)))} (standard error of a median of ${h.native.n} samples)`
+    ...[[500, h500], [5000, h5000]].map(([interval, h]) => [
+      `cross-process handoff median ≤ 25 ms at pollInterval ${interval.toLocaleString('en-US')}`, h.native.median <= 25,
+      `${ms(h.native.median)} (p99 ${ms(h.native.p99)}) with wake-ups, against ${ms(h['native-polling'].median)} polling (\`wakeUps: false\`) and ${ms(h.legacy.median)} for 0.0.1`
     ]),
+    ...[['pollInterval 50', fair.fair], ['pollInterval 5,000', fair.fair5000]].map(([what, f]) => [
+      `fair handoff median ≤ 25 ms (4 processes, ${what})`, median(f.gaps) <= 25,
+      `${ms(median(f.gaps))}, against ${ms(median(fair.fairPolling.gaps))} polling (\`wakeUps: false\`, pollInterval 50)`
+    ]),
+    ...(idle.wakeUps === null
+      ? [[`${idle.processes} idle waiters: server CPU ≤ 0.75% of a core`, false, 'not measured (the server\'s process is not known)']]
+      : [[`${idle.processes} idle waiters at pollInterval ${idle.pollInterval}: server CPU ≤ 0.75% of a core and ≤ a tenth of polling's`, idle.wakeUps <= 0.75 && idle.wakeUps <= idle.polling / 10,
+          `${pct(idle.wakeUps)} with wake-ups, against ${pct(idle.polling)} with \`wakeUps: false\` (${ratio(idle.wakeUps, idle.polling)}); ${pct(idle.idleServer)} with nobody waiting`]]),
+    ['contended release: at most one extra server command, no extra round trip for the caller', extraCommands <= 1 && rcTime.contended.median <= rcTime.uncontended.median + cycle.native.median / 2,
+      `${+extraCommands.toFixed(2)} extra commands; the call takes ${ms(rcTime.contended.median)} against ${ms(rcTime.uncontended.median)} (median of ${rcTime.contended.n} each; half an uncontended cycle, ${ms(cycle.native.median / 2)}, would be one round trip)`],
     ['10,000 idle locks: heap ≤ 0.0.1\'s', r.memory.native.heapMB <= r.memory.legacy.heapMB, `${r.memory.native.heapMB.toFixed(2)} MB against ${r.memory.legacy.heapMB.toFixed(2)} MB`],
     ['10,000 idle locks: RSS above baseline < 2 MB', r.memory.native.deltaMB < 2, `${r.memory.native.deltaMB.toFixed(2)} MB`],
     ['client CPU per uncontended cycle ≤ 0.3 ms and ≤ ¼ of 0.0.1\'s', r.cpu.native.perCycleMs <= 0.3 && r.cpu.native.perCycleMs <= r.cpu.legacy.perCycleMs / 4,
@@ -402,7 +452,7 @@ function report (r) {
     `|---|${present.map(() => '---').join('|')}|---|`,
     ...rows,
     '',
-    `Samples: ${cycle.native.n} cycles and ${held.native.n} failed acquires per system; ${h500.native.n} / ${h50.native.n} cross-process handoffs at pollInterval 500 / 50; ${local.native.n} in-process handoffs; ${conc.native.n} blocks of ${SIZES.concurrentMs} ms of concurrent workers. mongodb-lock has no pollAcquire: the handoff rows run 0.0.1's polling loop around its acquire.`,
+    `Samples: ${cycle.native.n} cycles and ${held.native.n} failed acquires per system; ${h500.native.n} / ${h5000.native.n} cross-process handoffs per variant at pollInterval 500 / 5,000 (released at a random point of the waiter's poll interval); ${local.native.n} in-process handoffs; ${conc.native.n} blocks of ${SIZES.concurrentMs} ms of concurrent workers. mongodb-lock has no pollAcquire: the in-process handoff row runs 0.0.1's polling loop around its acquire; the handoffs across processes compare this package's wake-ups with polling (its own, \`wakeUps: false\`, and 0.0.1's), mongodb-lock's would be 0.0.1's loop again.`,
     '',
     `N-API boundary: an empty async call through the addon (a Promise settled from the Tokio runtime) takes ${noopUs.toFixed(1)} µs median (p99 ${r.noop.p99.toFixed(1)} µs); ${boundary}.`,
     '',
@@ -415,15 +465,16 @@ function report (r) {
 
   const svg = renderSvg([
     { title: 'uncontended acquire + release', bySystem: r.cycle },
-    { title: 'failed acquire on a held lock', bySystem: r.held }
-  ], r.labels, `${r.machine.server}; ${r.machine.cpu}, ${r.machine.cores} cores; ${r.machine.date}`)
+    { title: 'failed acquire on a held lock', bySystem: r.held },
+    { title: 'handoff to another process, pollInterval 500', bySystem: r.handoff[500] }
+  ], { ...r.labels, 'native-polling': POLLING_LABEL }, `${r.machine.server}; ${r.machine.cpu}, ${r.machine.cores} cores; ${r.machine.date}`)
 
   console.log(md)
   if (!r.machine.quick || process.argv.includes('--write')) {
     fs.mkdirSync(OUT_DIR, { recursive: true })
     fs.writeFileSync(path.join(OUT_DIR, 'results.md'), md)
     fs.writeFileSync(path.join(OUT_DIR, 'latency.svg'), svg + '\n')
-    const summary = { ...r, stats: { cycle, held, handoff500: h500, handoff50: h50, localHandoff: local, concurrent: conc } }
+    const summary = { ...r, stats: { cycle, held, handoff500: h500, handoff5000: h5000, localHandoff: local, concurrent: conc } }
     summary.stats.localAfterRelease = afterRelease
     summary.stats.localRelease = releaseRt
     for (const k of ['cycle', 'held', 'handoff', 'localHandoff', 'localAfterRelease', 'localReleases']) delete summary[k]
