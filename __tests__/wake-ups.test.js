@@ -311,14 +311,11 @@ describe('across processes, with the pool of workers', () => {
     expect((await w1.call('release', name)).value).toBe(false)
   })
 
-  // KNOWN BUG (bb19e52), hence test.failing: turn it into test() once
-  // fixed. The waiter watches the holder it found; a forced acquire by a
-  // third process removes that holder's document without the holder
-  // knowing, so no wake-up comes until the old holder's next call or its
-  // lease's end (here two minutes). Before wake-ups, the waiter found the
-  // name free at its next poll (300 ms). `release NAME --force` of the CLI
-  // is the same case.
-  test.failing('a holder forced out by another process: its waiter takes the lock once the forcer releases, not at the old lease\'s end', async () => {
+  // The waiter watches the holder it found; a forced acquire by a third
+  // process removes that holder's document without the holder knowing, so
+  // the forcer tells the holder's listener (ENDED), which wakes the waiter.
+  // Without it no wake-up came until the old lease's end (two minutes here).
+  test('a holder forced out by another process: its waiter takes the lock once the forcer releases, not at the old lease\'s end', async () => {
     const [holder, w1, w2] = workers
     const name = fresh('forced')
     expect((await holder.call('acquire', name, name, { uri, timeout: LONG_LEASE })).value).toBe(true)

@@ -386,6 +386,8 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
       // Closed while the attempt ran: no pause, the wait is over.
       if (store.closed) throw errors.connectionClosed()
       attempt.at = attempt.at || performance.now()
+      // A Lock without wake-ups never watches: it polls, as 1.1 did.
+      if (lock[kState].where.wakeUps === false) attempt.watch = null
       for (;;) {
         const plan = pausePlan(attempt, pollInterval, giveUpAt, queue, lastGone)
         const how = await wait.pause(store, attempt.name, plan, signal)

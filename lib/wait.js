@@ -83,7 +83,8 @@ function pause (store, name, plan, signal) {
       native.releaseAbortSwitch(id)
       if (watching === id) watching = null
       if (how === 'gone' || how === 'closed') return done(resolve, how === 'gone' ? 'gone' : 'woken')
-      if (how === 'aborted') return
+      // Over already (the watch settled after the pause ended): no timer.
+      if (how === 'aborted' || !set.has(entry)) return
       // No wake-up will come (another host, the holder's process is gone,
       // a connection cut): back to the fallback tick, counted from the start.
       log('%s: no wake-up from its holder (%s): polling every %d ms', name, how, plan.pollInterval)

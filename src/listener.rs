@@ -25,6 +25,10 @@
 //! Wire format, one line each way, ASCII:
 //! waiter → holder `HELLO <key>` once, then `WATCH <24 hex>` per `_id`;
 //! holder → waiter `GONE <24 hex>`, or `BAD` (another process's port) and close.
+//! A process that removed another's holding (a forced acquire, an operator's
+//! `release --force`) sends that holder `ENDED <24 hex>` instead of `WATCH`:
+//! the holder's listener then tells that holding's watchers, as if it had
+//! ended there (at worst, one try each for nothing).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -308,6 +312,21 @@ impl Listener {
         }
     }
 
+    /// Tells the listener `wake_up` on `host` that its holding `id` was
+    /// removed by this process, so that its watchers try now. Best effort:
+    /// an unreachable listener's watchers wait for the lease's end.
+    pub async fn tell_ended(&self, host: &str, wake_up: &str, id: ObjectId) {
+        if wake_up == self.endpoint && host == self.host {
+            return self.ended(id);
+        }
+        let Some((at, key)) = self.reachable(host, wake_up) else {
+            return;
+        };
+        if let Some(peer) = self.peer(wake_up, at, key).await {
+            let _ = peer.send.send(format!("ENDED {}\n", id.to_hex()));
+        }
+    }
+
     /// Where to reach the listener `wake_up` of a process on `host`, and its
     /// key: its address when it gives one, else loopback on this host only.
     fn reachable<'a>(&self, host: &str, wake_up: &'a str) -> Option<(SocketAddr, &'a str)> {
@@ -440,6 +459,13 @@ impl Listener {
         let reading = async {
             let mut watches = 0usize;
             while let Some(line) = read_line(&mut lines).await {
+                if let Some(id) = line
+                    .strip_prefix("ENDED ")
+                    .and_then(|h| ObjectId::parse_str(h).ok())
+                {
+                    self.ended(id);
+                    continue;
+                }
                 let Some(id) = line
                     .strip_prefix("WATCH ")
                     .and_then(|h| ObjectId::parse_str(h).ok())

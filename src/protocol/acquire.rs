@@ -440,6 +440,9 @@ impl Locks {
             self.tombstone(name, id, expire_ms).await?;
         }
         let removed = self.delete_exact(filter).await? == 1;
+        if removed && how == LostReason::Forced {
+            self.tell_removed(WatchPoint::of(id, &holder));
+        }
         // Our own lost insert is no one else's holding: nothing to report.
         let report = removed && how != LostReason::Deleted;
         Ok(Holder::Gone(report.then_some(Replaced {

@@ -564,15 +564,38 @@ impl Locks {
     /// Removes the lock document `lock_id` of `name` (an operator freeing a
     /// stuck lock): by its exact `_id`, so a newer holding is never touched.
     /// Returns whether it was there.
+    ///
+    /// The holder's process is told (its waiters try now): the document is
+    /// read first, for where that process listens.
     pub async fn remove(&self, name: &str, lock_id: mongodb::bson::oid::ObjectId) -> Result<bool> {
         validate_name(name)?;
         self.bounded("remove", async {
-            Ok(self
-                .delete_exact(doc! { "_id": lock_id, "name": name })
-                .await?
-                == 1)
+            let filter = doc! { "_id": lock_id, "name": name };
+            let found = self
+                .coll
+                .find_one(filter.clone())
+                .projection(doc! { HOLDER: 1 })
+                .await
+                .map_err(|e| LockError::driver("find", e))?;
+            let removed = self.delete_exact(filter).await? == 1;
+            if let (true, Some(found)) = (removed, found) {
+                self.tell_removed(WatchPoint::of(lock_id, &found));
+            }
+            Ok(removed)
         })
         .await
+    }
+
+    /// A holding of another process was removed by this one (forced, or by
+    /// an operator): that process's listener is told, in the background, so
+    /// that its waiters try now rather than at the lease's end.
+    fn tell_removed(&self, at: WatchPoint) {
+        let (Some(listener), Some(host), Some(wake_up)) = (&self.listener, at.host, at.wake_up)
+        else {
+            return;
+        };
+        let listener = std::sync::Arc::clone(listener);
+        tokio::spawn(async move { listener.tell_ended(&host, &wake_up, at.id).await });
     }
 }
 
