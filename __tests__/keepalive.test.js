@@ -169,3 +169,15 @@ test('a keep-alive goes on through a reconnect of its mongoose connection', asyn
     await connection.close()
   }
 })
+
+test('a lease longer than a Node timer can wait (100 days, a renewal every 33) is kept alive, not reported lost at once', async () => {
+  const lock = Lock('keepalive-100-days', { uri, timeout: 100 * 24 * 3600 * 1000, keepAlive: true })
+  const lost = []
+  lock.on('lost', (why) => lost.push(why))
+  expect(await lock.acquire()).toBe(true)
+  // A few round trips later (a timer of more than 2^31-1 ms used to fire at once).
+  for (let i = 0; i < 3; i++) expect(await lock.isLocked()).toBe(true)
+  await new Promise((resolve) => setImmediate(resolve))
+  expect(lost).toEqual([])
+  expect(await lock.release()).toBe(false)
+})

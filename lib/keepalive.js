@@ -27,13 +27,17 @@ const MIN_RETRY_MS = 50
  * `performance.now()` time: maxHoldTime), past which nothing is renewed. Returns `{ stop }`: `stop()` cancels the next
  * renewal at once and resolves once one under way has settled.
  */
+// The longest delay setTimeout honours (a longer one fires at once): longer
+// waits (a lease of more than 24.8 days) are cut into steps of this.
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 function startKeepAlive ({ period, renew, leaseEnd, onExpired, until = Infinity }) {
   let timer = null
   let stopped = false
   let running = Promise.resolve()
 
   const schedule = (ms) => {
-    timer = setTimeout(tick, Math.max(0, ms))
+    timer = setTimeout(tick, Math.min(MAX_TIMER_MS, Math.max(0, ms)))
     timer.unref()
   }
 
@@ -47,7 +51,7 @@ function startKeepAlive ({ period, renew, leaseEnd, onExpired, until = Infinity 
         const left = leaseEnd() - performance.now()
         if (stopped) return
         if (left > 0) {
-          timer = setTimeout(atLeaseEnd, left)
+          timer = setTimeout(atLeaseEnd, Math.min(MAX_TIMER_MS, left))
           timer.unref()
           return
         }
@@ -60,12 +64,18 @@ function startKeepAlive ({ period, renew, leaseEnd, onExpired, until = Infinity 
     // A renewal that hangs (a server that stopped answering) must not let the
     // lease run out unnoticed: at the lease's end, it is lost, whatever the
     // renewal still does.
-    const leaseOver = setTimeout(() => {
+    let leaseOver = null
+    const armLeaseOver = () => {
+      leaseOver = setTimeout(atLeaseOver, Math.min(MAX_TIMER_MS, Math.max(0, leaseEnd() - performance.now())))
+      leaseOver.unref()
+    }
+    const atLeaseOver = () => {
       if (stopped) return
+      if (leaseEnd() - performance.now() > 0) return armLeaseOver()
       stopped = true
       onExpired()
-    }, Math.max(0, leaseEnd() - performance.now()))
-    leaseOver.unref()
+    }
+    armLeaseOver()
     running = Promise.resolve().then(() => renew(Math.max(1, leaseEnd() - performance.now()))).then(
       (renewed) => {
         clearTimeout(leaseOver)

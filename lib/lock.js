@@ -476,7 +476,7 @@ async function releaseOnce (lock, lockId, holding) {
   // after a holdAtLeast release, when the lease ends (a timer that keeps
   // nothing alive).
   if (keepFor <= 0) wait.wake(store, name)
-  else if (!reply.timedOut) setTimeout(boundPassed, keepFor, store, name, lockId).unref()
+  else if (!reply.timedOut) setTimeout(boundPassed, Math.min(2 ** 31 - 1, keepFor), store, name, lockId).unref()
   return reply.timedOut
 }
 
