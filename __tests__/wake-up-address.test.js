@@ -43,3 +43,18 @@ test('a wake-up address that is not an IP address fails lock calls with ERR_INVA
     await holder.exit()
   }
 })
+
+test('a wake-up address of another host, or of every interface, fails lock calls with ERR_INVALID_OPTION (wake-ups are not silently off)', async () => {
+  // 192.0.2.1: TEST-NET-1, never an address of this machine.
+  for (const [value, says] of [['192.0.2.1', 'none of this host\'s addresses'], ['0.0.0.0', 'every interface'], ['::', 'every interface']]) {
+    const holder = await lockWorker('native', uri, { env: { [ENV]: value } })
+    try {
+      const reply = await holder.call('acquire', 'bad-address', 'bad-address')
+      expect(reply).toMatchObject({ ok: false, code: 'ERR_INVALID_OPTION' })
+      expect(reply.message).toContain(ENV)
+      expect(reply.message).toContain(says)
+    } finally {
+      await holder.exit()
+    }
+  }
+})

@@ -29,11 +29,26 @@ const net = require('net')
  */
 const WAKE_UP_ADDRESS_ENV = 'MONGOOSE_DISTRIBUTED_LOCK_WAKE_UP_ADDRESS'
 
-/** The wake-up address from the environment, checked; undefined when unset. */
+/** Whether `ip` is an address of this host a listener can bind and others reach. */
+function isLocalAddress (ip) {
+  if (/^127\./.test(ip) || ip === '::1') return true
+  const ours = Object.values(require('os').networkInterfaces()).flat().map((i) => i && i.address)
+  return ours.includes(ip)
+}
+
+/**
+ * The wake-up address from the environment, checked; undefined when unset.
+ * Not an IP, an unspecified address (0.0.0.0, ::: waiters elsewhere could
+ * not use it) or an address of another host: ERR_INVALID_OPTION on every
+ * lock call, rather than wake-ups silently off.
+ */
 function wakeUpAddress () {
   const value = process.env[WAKE_UP_ADDRESS_ENV]
   if (value === undefined || value === '') return undefined
-  if (!net.isIP(value)) throw errors.invalidOption(`${WAKE_UP_ADDRESS_ENV} must be an IP address of this host, not ${JSON.stringify(value.slice(0, 60))}`)
+  const shown = JSON.stringify(value.slice(0, 60))
+  if (!net.isIP(value)) throw errors.invalidOption(`${WAKE_UP_ADDRESS_ENV} must be an IP address of this host, not ${shown}`)
+  if (/^(0\.0\.0\.0|::|0:0:0:0:0:0:0:0)$/.test(value)) throw errors.invalidOption(`${WAKE_UP_ADDRESS_ENV} must be one IP address of this host that others can reach, not ${shown} (every interface)`)
+  if (!isLocalAddress(value)) throw errors.invalidOption(`${WAKE_UP_ADDRESS_ENV} must be an IP address of this host, and ${shown} is none of this host's addresses`)
   return value
 }
 const DEFAULT_BUFFER_TIMEOUT_MS = 10000
