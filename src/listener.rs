@@ -49,9 +49,11 @@ const MAX_LINE: u64 = 64;
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
 /// How long connecting to a holder's listener may take.
 const CONNECT_WITHIN: Duration = Duration::from_secs(1);
-/// `_id`s one connection may watch at once; more ends it (a waiter watches
-/// one `_id` per waiting call).
-const MAX_WATCHES_PER_CONNECTION: usize = 100_000;
+/// Replies queued for one waiter's connection at most; a waiter that does
+/// not read them (or floods watches) loses its connection, not our memory.
+const MAX_QUEUED_REPLIES: usize = 1024;
+/// A failed `accept` (too many open files, say) is retried after this.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// Waiters' connections served at once; more are closed at once (one per
 /// waiting process is the most a listener needs).
 const MAX_CONNECTIONS: usize = 4096;
@@ -84,7 +86,7 @@ impl Woken {
 /// Who is told when a holding of this process ends.
 enum Watcher {
     /// A connection from a waiter's listener, by connection number.
-    Remote(u64, mpsc::UnboundedSender<String>),
+    Remote(u64, mpsc::Sender<String>),
     /// A waiter in this process watching its own listener's holding.
     Local(oneshot::Sender<Woken>),
 }
@@ -258,11 +260,28 @@ impl Listener {
     /// lost, or its insert failed): every watcher of it is told.
     pub fn ended(&self, id: ObjectId) {
         let watchers = self.state().held.remove(&id).unwrap_or_default();
+        Self::tell_gone(id, watchers);
+    }
+
+    /// Another process says it removed the holding `id` (`ENDED`): its
+    /// watchers are told, but it stays registered until it ends here, since
+    /// only this process's own calls know (a false `ENDED` then costs each
+    /// watcher one try, and later watches still wait for the real end).
+    fn removed_elsewhere(&self, id: ObjectId) {
+        let watchers = match self.state().held.get_mut(&id) {
+            Some(watchers) => std::mem::take(watchers),
+            None => return,
+        };
+        Self::tell_gone(id, watchers);
+    }
+
+    fn tell_gone(id: ObjectId, watchers: Vec<Watcher>) {
         let line = format!("GONE {}\n", id.to_hex());
         for watcher in watchers {
             match watcher {
                 Watcher::Remote(_, send) => {
-                    let _ = send.send(line.clone());
+                    // A full queue: that waiter stopped reading; it polls.
+                    let _ = send.try_send(line.clone());
                 }
                 Watcher::Local(tell) => {
                     let _ = tell.send(Woken::Gone);
@@ -413,8 +432,15 @@ impl Listener {
     async fn serve(self: &Arc<Self>, socket: TcpListener) {
         let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         loop {
-            let Ok((stream, _)) = socket.accept().await else {
-                return;
+            let stream = match socket.accept().await {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors, say: the listener stays, and
+                // tries again shortly (waiters meanwhile poll).
+                Err(e) => {
+                    notes::note_once(format!("wake-up listener: accept failed ({e}); retrying"));
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                    continue;
+                }
             };
             if served.load(std::sync::atomic::Ordering::Acquire) >= MAX_CONNECTIONS {
                 continue; // dropped: closed at once
@@ -448,7 +474,7 @@ impl Listener {
             let _ = write.write_all(b"BAD\n").await;
             return;
         }
-        let (send, mut outgoing) = mpsc::unbounded_channel::<String>();
+        let (send, mut outgoing) = mpsc::channel::<String>(MAX_QUEUED_REPLIES);
         let writing = async {
             while let Some(line) = outgoing.recv().await {
                 if write.write_all(line.as_bytes()).await.is_err() {
@@ -457,13 +483,12 @@ impl Listener {
             }
         };
         let reading = async {
-            let mut watches = 0usize;
             while let Some(line) = read_line(&mut lines).await {
                 if let Some(id) = line
                     .strip_prefix("ENDED ")
                     .and_then(|h| ObjectId::parse_str(h).ok())
                 {
-                    self.ended(id);
+                    self.removed_elsewhere(id);
                     continue;
                 }
                 let Some(id) = line
@@ -472,10 +497,8 @@ impl Listener {
                 else {
                     return;
                 };
-                watches += 1;
-                if watches > MAX_WATCHES_PER_CONNECTION {
-                    return;
-                }
+                // Only `_id`s held here are kept (one entry per connection
+                // each); others are answered at once, into a bounded queue.
                 let mut state = self.state();
                 match state.held.get_mut(&id) {
                     Some(watchers) => {
@@ -487,7 +510,9 @@ impl Listener {
                         }
                     }
                     None => {
-                        let _ = send.send(format!("GONE {}\n", id.to_hex()));
+                        if send.try_send(format!("GONE {}\n", id.to_hex())).is_err() {
+                            return; // not reading its replies: closed
+                        }
                     }
                 }
             }
@@ -644,6 +669,29 @@ mod tests {
         // A port nobody listens on (the discard port, closed on test machines).
         let nobody = format!("9:{}", ObjectId::new().to_hex());
         assert_eq!(waiter.watch("here", &nobody, id).await, Woken::Unreachable);
+    }
+
+    #[tokio::test]
+    async fn ended_from_elsewhere_wakes_the_watchers_but_a_later_watch_waits_for_the_real_end() {
+        let (_, holder, waiter) = pair("mongodb://127.0.0.1:9/?appName=listener8").await;
+        let id = ObjectId::new();
+        holder.holding(id);
+        let watch = waiter.watch("here", holder.endpoint(), id);
+        tokio::pin!(watch);
+        assert!(tokio::time::timeout(Duration::from_millis(100), &mut watch)
+            .await
+            .is_err());
+        // A forcer (or anyone with the key) says it removed the holding.
+        waiter.tell_ended("here", holder.endpoint(), id).await;
+        assert_eq!(watch.await, Woken::Gone);
+        // Still held here as far as the holder knows: a new watch waits.
+        let again = waiter.watch("here", holder.endpoint(), id);
+        tokio::pin!(again);
+        assert!(tokio::time::timeout(Duration::from_millis(200), &mut again)
+            .await
+            .is_err());
+        holder.ended(id);
+        assert_eq!(again.await, Woken::Gone);
     }
 
     #[tokio::test]
