@@ -169,4 +169,4 @@ async function joinQueue (store, name, pollInterval, signal) {
   }
 }
 
-module.exports = { pause, tick, wake, wakeAll, abortable, joinQueue }
+module.exports = { pause, wake, wakeAll, abortable, joinQueue }

@@ -578,6 +578,13 @@ mod tests {
     use super::*;
     use crate::client_options::ClientSpec;
 
+    /// Whether `watch` is still waiting after `ms`.
+    async fn still_waiting<F: std::future::Future + Unpin>(watch: &mut F, ms: u64) -> bool {
+        tokio::time::timeout(Duration::from_millis(ms), watch)
+            .await
+            .is_err()
+    }
+
     /// Two listeners of one process (two collections), as two processes
     /// would have: no server is needed, the client is never used.
     async fn pair(uri: &str) -> (Arc<Shared>, Arc<Listener>, Arc<Listener>) {
@@ -597,8 +604,10 @@ mod tests {
         let watch = waiter.watch("here", holder.endpoint(), id);
         tokio::pin!(watch);
         // Still held: the watch waits.
-        let early = tokio::time::timeout(Duration::from_millis(200), &mut watch).await;
-        assert!(early.is_err(), "woken before the holding ended");
+        assert!(
+            still_waiting(&mut watch, 200).await,
+            "woken before the holding ended"
+        );
         holder.ended(id);
         assert_eq!(watch.await, Woken::Gone);
     }
@@ -631,18 +640,10 @@ mod tests {
         tokio::pin!(watch_b);
         let watch_a = waiter.watch("here", holder.endpoint(), a);
         tokio::pin!(watch_a);
-        assert!(
-            tokio::time::timeout(Duration::from_millis(100), &mut watch_b)
-                .await
-                .is_err()
-        );
+        assert!(still_waiting(&mut watch_b, 100).await);
         holder.ended(a);
         assert_eq!(watch_a.await, Woken::Gone);
-        assert!(
-            tokio::time::timeout(Duration::from_millis(200), &mut watch_b)
-                .await
-                .is_err()
-        );
+        assert!(still_waiting(&mut watch_b, 200).await);
         holder.ended(b);
         assert_eq!(watch_b.await, Woken::Gone);
     }
@@ -678,18 +679,14 @@ mod tests {
         holder.holding(id);
         let watch = waiter.watch("here", holder.endpoint(), id);
         tokio::pin!(watch);
-        assert!(tokio::time::timeout(Duration::from_millis(100), &mut watch)
-            .await
-            .is_err());
+        assert!(still_waiting(&mut watch, 100).await);
         // A forcer (or anyone with the key) says it removed the holding.
         waiter.tell_ended("here", holder.endpoint(), id).await;
         assert_eq!(watch.await, Woken::Gone);
         // Still held here as far as the holder knows: a new watch waits.
         let again = waiter.watch("here", holder.endpoint(), id);
         tokio::pin!(again);
-        assert!(tokio::time::timeout(Duration::from_millis(200), &mut again)
-            .await
-            .is_err());
+        assert!(still_waiting(&mut again, 200).await);
         holder.ended(id);
         assert_eq!(again.await, Woken::Gone);
     }
@@ -710,9 +707,7 @@ mod tests {
         holder.holding(id);
         let watch = waiter.watch("there", holder.endpoint(), id);
         tokio::pin!(watch);
-        assert!(tokio::time::timeout(Duration::from_millis(100), &mut watch)
-            .await
-            .is_err());
+        assert!(still_waiting(&mut watch, 100).await);
         holder.ended(id);
         assert_eq!(watch.await, Woken::Gone);
         // Without its address, a listener of another host is out of reach.
@@ -735,9 +730,7 @@ mod tests {
         holder.holding(id);
         let watch = waiter.watch("here", holder.endpoint(), id);
         tokio::pin!(watch);
-        assert!(tokio::time::timeout(Duration::from_millis(100), &mut watch)
-            .await
-            .is_err());
+        assert!(still_waiting(&mut watch, 100).await);
         crate::connection::close(&holder_spec).await;
         assert_eq!(watch.await, Woken::Broken);
         // A new client of the same settings gets a new listener.
@@ -747,9 +740,7 @@ mod tests {
         again.holding(id);
         let watch = waiter.watch("here", again.endpoint(), id);
         tokio::pin!(watch);
-        assert!(tokio::time::timeout(Duration::from_millis(100), &mut watch)
-            .await
-            .is_err());
+        assert!(still_waiting(&mut watch, 100).await);
         crate::connection::close(&waiter_spec).await;
         assert_eq!(watch.await, Woken::Closed);
         crate::connection::close(&holder_spec).await;

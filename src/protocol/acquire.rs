@@ -157,9 +157,10 @@ impl Locks {
     ) -> Result<Outcome> {
         let in_flight = Mutex::new(None);
         let registered = Mutex::new(Vec::new());
+        let removed = Mutex::new(Vec::new());
         let work = self.bounded(
             operation,
-            self.take_inner(name, timeout_ms, mode, &in_flight, &registered),
+            self.take_inner(name, timeout_ms, mode, &in_flight, &registered, &removed),
         );
         let result = match abort {
             Some(abort) => tokio::select! {
@@ -181,6 +182,12 @@ impl Locks {
                     listener.ended(id);
                 }
             }
+        }
+        // Holdings this call forced out: their processes are told now that
+        // ours is in (told earlier, their waiters could slip in between the
+        // removal and our insert, only to be forced out in turn).
+        for at in removed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            self.tell_removed(at);
         }
         match (result, unanswered) {
             (Err(LockError::Aborted), Some(insert)) => {
@@ -205,6 +212,7 @@ impl Locks {
         mode: Mode<'_>,
         in_flight: &Mutex<Option<InFlight>>,
         registered: &Mutex<Vec<ObjectId>>,
+        removed: &Mutex<Vec<WatchPoint>>,
     ) -> Result<Outcome> {
         validate_name(name)?;
         if !self.indexes_ensured() {
@@ -330,7 +338,7 @@ impl Locks {
                         }
                     };
                 }
-                Inserted::Taken => match self.look_at_holder(name, mode).await? {
+                Inserted::Taken => match self.look_at_holder(name, mode, removed).await? {
                     Holder::Live {
                         expires_in_ms,
                         holder,
@@ -401,7 +409,12 @@ impl Locks {
     /// After a duplicate key: looks at the holder of `name`. Respecting it,
     /// removes it only if its lease has ended, or if it is one of `own` (ours,
     /// from an insert whose reply was lost); forcing, removes it anyway.
-    async fn look_at_holder(&self, name: &str, mode: Mode<'_>) -> Result<Holder> {
+    async fn look_at_holder(
+        &self,
+        name: &str,
+        mode: Mode<'_>,
+        removed_by_us: &Mutex<Vec<WatchPoint>>,
+    ) -> Result<Holder> {
         let Some(holder) = self.holder(name).await? else {
             return Ok(Holder::Gone(None)); // released between our insert and our look
         };
@@ -441,7 +454,11 @@ impl Locks {
         }
         let removed = self.delete_exact(filter).await? == 1;
         if removed && how == LostReason::Forced {
-            self.tell_removed(WatchPoint::of(id, &holder));
+            let at = WatchPoint::of(id, &holder);
+            removed_by_us
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(at);
         }
         // Our own lost insert is no one else's holding: nothing to report.
         let report = removed && how != LostReason::Deleted;
