@@ -27,9 +27,9 @@ const MIN_RETRY_MS = 50
  * `performance.now()` time: maxHoldTime), past which nothing is renewed. Returns `{ stop }`: `stop()` cancels the next
  * renewal at once and resolves once one under way has settled.
  */
-// The longest delay setTimeout honours (a longer one fires at once): longer
-// waits (a lease of more than 24.8 days) are cut into steps of this.
-const MAX_TIMER_MS = 2 ** 31 - 1
+// Longer waits than setTimeout honours (a lease of more than 24.8 days: a
+// longer delay fires at once) are cut into steps of MAX_TIMER_MS.
+const { MAX_TIMER_MS } = require('./options')
 
 function startKeepAlive ({ period, renew, leaseEnd, onExpired, until = Infinity }) {
   let timer = null

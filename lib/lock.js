@@ -385,7 +385,7 @@ async function pollAcquire (lock, { maxAttempts, signal }) {
       }
       // Closed while the attempt ran: no pause, the wait is over.
       if (store.closed) throw errors.connectionClosed()
-      attempt.at = attempt.at || performance.now()
+      attempt.at = performance.now()
       // A Lock without wake-ups never watches: it polls, as 1.1 did.
       if (lock[kState].where.wakeUps === false) attempt.watch = null
       for (;;) {
@@ -476,7 +476,7 @@ async function releaseOnce (lock, lockId, holding) {
   // after a holdAtLeast release, when the lease ends (a timer that keeps
   // nothing alive).
   if (keepFor <= 0) wait.wake(store, name)
-  else if (!reply.timedOut) setTimeout(boundPassed, Math.min(2 ** 31 - 1, keepFor), store, name, lockId).unref()
+  else if (!reply.timedOut) setTimeout(boundPassed, Math.min(check.MAX_TIMER_MS, keepFor), store, name, lockId).unref()
   return reply.timedOut
 }
 

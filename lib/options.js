@@ -352,6 +352,7 @@ function callback (value) {
 
 module.exports = {
   DEFAULT_COLLECTION,
+  MAX_TIMER_MS,
   storedName,
   optionsObject,
   storeOptions,

@@ -23,10 +23,10 @@ function waitersOf (store, name) {
   return set
 }
 
-// The longest delay setTimeout honours (a longer one fires at once): a
-// pause bounded only by a holder's expiry or the end of a wait may be longer
-// (a lease of 30 days); it then ends here and the waiter tries once more.
-const MAX_TIMER_MS = 2 ** 31 - 1
+// A pause bounded only by a holder's expiry or the end of a wait may be
+// longer than setTimeout honours (a lease of 30 days: a longer delay fires at
+// once); it then ends at MAX_TIMER_MS and the waiter tries once more.
+const { MAX_TIMER_MS } = require('./options')
 
 // Jitter added to every fallback tick, at most this much (or a tenth of
 // the interval): many pollers do not all come back in the same millisecond.
